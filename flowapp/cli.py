@@ -1,0 +1,96 @@
+"""Flask CLI commands: `flask --app wsgi <command>`."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+
+from flowapp.extensions import db, get_redis
+
+log = logging.getLogger("flowapp.cli")
+
+
+def register_cli(app: Flask) -> None:
+    for command in (create_user, worker, scheduler, dev, ensure_demo_user):
+        app.cli.add_command(command)
+
+
+@click.command("create-user")
+@click.option("--email", prompt=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--role", type=click.Choice(["admin", "agent"]), default="admin", show_default=True)
+@click.option("--name", default="")
+@with_appcontext
+def create_user(email: str, password: str, role: str, name: str) -> None:
+    """Create a user who can log in."""
+    from flowapp.services.users import UserError
+    from flowapp.services.users import create_user as create
+
+    try:
+        user = create(email, password, role=role, name=name)
+    except UserError as exc:
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    click.echo(f"Created {user.role} {user.email}")
+
+
+@click.command("ensure-demo-user")
+@with_appcontext
+def ensure_demo_user() -> None:
+    """Create a demo admin when there is no user at all, and print how to log in."""
+    from flowapp.devserver import ensure_demo_login
+
+    click.echo(ensure_demo_login())
+
+
+@click.command("worker")
+@click.option("--queues", "-q", multiple=True, help="Queues to serve (default: all, in priority order).")
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+@with_appcontext
+def worker(queues: tuple[str, ...], burst: bool) -> None:
+    """Run an RQ worker on Flowapp's queues, with RQ's scheduler for retries."""
+    from rq import Queue
+
+    from flowapp.jobs import QUEUES
+    from flowapp.jobs.worker import FlowappWorker
+
+    app = current_app._get_current_object()
+    connection = get_redis(app)
+    names = queues or QUEUES
+    rq_worker = FlowappWorker(
+        [Queue(n, connection=connection) for n in names], connection=connection, app=app
+    )
+    log.info("worker %s serving %s", rq_worker.name, ", ".join(names))
+    # with_scheduler: RQ's own scheduler moves jobs retried with an interval back to their queues.
+    rq_worker.work(burst=burst, with_scheduler=True, logging_level=current_app.config["LOG_LEVEL"])
+
+
+@click.command("scheduler")
+@click.option("--interval", default=1.0, show_default=True, help="Seconds between checks for due jobs.")
+@click.option("--burst", is_flag=True, help="Enqueue what is due once, then stop.")
+@with_appcontext
+def scheduler(interval: float, burst: bool) -> None:
+    """Run rq-scheduler after reconciling Flowapp's periodic jobs."""
+    from rq_scheduler import Scheduler
+
+    from flowapp.jobs import schedule
+
+    app = current_app._get_current_object()
+    rq_scheduler = Scheduler(queue_name="default", connection=get_redis(app), interval=interval)
+    schedule.reconcile(rq_scheduler)
+    log.info("scheduler running every %.1fs", interval)
+    rq_scheduler.run(burst=burst)
+
+
+@click.command("dev")
+@click.option("--port", default=5000, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+def dev(port: int, host: str) -> None:
+    """Start everything on this machine: (embedded) Redis, web, worker and scheduler."""
+    from flowapp.devserver import run_stack
+
+    sys.exit(run_stack(host=host, port=port))

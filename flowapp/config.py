@@ -1,0 +1,165 @@
+"""Configuration: one Config class read from the environment (and an optional `.env`).
+
+Every variable is documented in `env.example` and the README. Nothing here touches the disk or the
+network at import time; `Config.from_env()` is called by `create_app`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
+
+# Variables without which a production instance must refuse to start: a missing SECRET_KEY forges
+# sessions, a missing APP_SECRET accepts unsigned webhooks, a missing verify token breaks Meta's check.
+REQUIRED_IN_PRODUCTION = ("SECRET_KEY", "APP_SECRET", "WEBHOOK_VERIFY_TOKEN")
+
+# Values that must never reach a log line; the log filter masks each one that is set.
+SECRET_SETTINGS = ("SECRET_KEY", "APP_SECRET", "WHATSAPP_TOKEN", "WEBHOOK_VERIFY_TOKEN")
+
+DEFAULT_GRAPH_API_URL = "https://graph.facebook.com"
+DEFAULT_GRAPH_API_VERSION = "v25.0"
+
+
+class ConfigError(RuntimeError):
+    """Raised when the configuration cannot work; the message is one line naming the variable."""
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    return value.strip()
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = _env(name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = _env(name)
+    if raw is None:
+        return default
+    return raw.lower() in ("1", "true", "yes", "on")
+
+
+def normalize_database_url(url: str) -> str:
+    """Point plain PostgreSQL URLs at psycopg 3, the driver Flowapp ships with."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+class Config:
+    """Settings with their defaults. `from_env()` returns the values as a plain dict."""
+
+    FLOWAPP_ENV = "development"
+    INSTANCE_PATH = str(DEFAULT_INSTANCE)
+    SECRET_KEY: str | None = None
+    DATABASE_URL: str | None = None
+    REDIS_URL: str | None = None
+    WHATSAPP_TOKEN: str | None = None
+    PHONE_NUMBER_ID: str | None = None
+    BUSINESS_ID: str | None = None
+    WEBHOOK_VERIFY_TOKEN: str | None = None
+    APP_SECRET: str | None = None
+    GRAPH_API_URL = DEFAULT_GRAPH_API_URL
+    GRAPH_API_VERSION = DEFAULT_GRAPH_API_VERSION
+    LOG_DIR: str | None = None
+    LOG_LEVEL = "INFO"
+    LOG_JSON = False
+    LOG_CONSOLE = True
+    TIMEZONE = "UTC"
+    # Seconds a request may spend before its log line is marked slow.
+    SLOW_REQUEST_MS = 500
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+    MAX_CONTENT_LENGTH = 3 * 1024 * 1024  # Meta's webhook bodies are at most 3 MB
+    RQ_QUEUES = ("webhooks", "sends", "default")
+
+    @classmethod
+    def from_env(cls) -> dict:
+        """Read every setting from the environment, falling back to the class defaults."""
+        env = _env("FLOWAPP_ENV", cls.FLOWAPP_ENV)
+        instance = _env("INSTANCE_PATH", cls.INSTANCE_PATH)
+        values = {
+            "FLOWAPP_ENV": env,
+            "INSTANCE_PATH": instance,
+            "SECRET_KEY": _env("SECRET_KEY"),
+            "DATABASE_URL": _env("DATABASE_URL"),
+            "REDIS_URL": _env("REDIS_URL"),
+            "WHATSAPP_TOKEN": _env("WHATSAPP_TOKEN"),
+            "PHONE_NUMBER_ID": _env("PHONE_NUMBER_ID"),
+            "BUSINESS_ID": _env("BUSINESS_ID"),
+            "WEBHOOK_VERIFY_TOKEN": _env("WEBHOOK_VERIFY_TOKEN"),
+            "APP_SECRET": _env("APP_SECRET"),
+            "GRAPH_API_URL": _env("GRAPH_API_URL", cls.GRAPH_API_URL),
+            "GRAPH_API_VERSION": _env("GRAPH_API_VERSION", cls.GRAPH_API_VERSION),
+            "LOG_DIR": _env("LOG_DIR"),
+            "LOG_LEVEL": (_env("LOG_LEVEL", cls.LOG_LEVEL) or "INFO").upper(),
+            "LOG_JSON": _env_bool("LOG_JSON", cls.LOG_JSON),
+            "TIMEZONE": _env("TIMEZONE", cls.TIMEZONE),
+            "SLOW_REQUEST_MS": _env_int("SLOW_REQUEST_MS", cls.SLOW_REQUEST_MS),
+        }
+        return values
+
+    @classmethod
+    def defaults(cls) -> dict:
+        """The class attributes that are settings (upper-case names)."""
+        return {k: getattr(cls, k) for k in dir(cls) if k.isupper()}
+
+
+def finalize(config: dict) -> dict:
+    """Fill derived values and check what production needs. Raises ConfigError with one line."""
+    instance = Path(config["INSTANCE_PATH"])
+    production = config["FLOWAPP_ENV"] == "production"
+    if production:
+        for name in REQUIRED_IN_PRODUCTION:
+            if not config.get(name):
+                raise ConfigError(f"{name} is not set; it is required when FLOWAPP_ENV=production")
+        config["SESSION_COOKIE_SECURE"] = True
+    if not config.get("DATABASE_URL"):
+        config["DATABASE_URL"] = f"sqlite:///{instance / 'flowapp.db'}"
+    config["DATABASE_URL"] = normalize_database_url(config["DATABASE_URL"])
+    config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(config["DATABASE_URL"])
+    if not config.get("REDIS_URL"):
+        # Unset means the embedded Redis that `make run` (flowapp.redis_server) starts here.
+        config["REDIS_URL"] = f"unix://{instance / 'redis.sock'}"
+        config["REDIS_EMBEDDED"] = True
+    if not config.get("LOG_DIR"):
+        config["LOG_DIR"] = str(PROJECT_ROOT / "logs")
+    config["SANDBOX"] = not config.get("WHATSAPP_TOKEN")
+    config["GRAPH_API_VERSION"] = _check_version(config["GRAPH_API_VERSION"])
+    return config
+
+
+def engine_options(url: str) -> dict:
+    """Pool settings: pre-ping everywhere, a bounded pool on PostgreSQL, a busy timeout on SQLite."""
+    if url.startswith("sqlite"):
+        # Several processes (web, worker, scheduler) share one SQLite file: wait for locks instead
+        # of failing at once with "database is locked".
+        return {"connect_args": {"timeout": 30}}
+    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10, "pool_recycle": 1800}
+
+
+def _check_version(version: str) -> str:
+    if not version.startswith("v"):
+        version = "v" + version
+    try:
+        major = float(version[1:])
+    except ValueError:
+        raise ConfigError(f"GRAPH_API_VERSION must look like v25.0, got {version!r}") from None
+    if major < 23:
+        raise ConfigError(f"GRAPH_API_VERSION {version} is too old; use v23.0 or newer")
+    return version

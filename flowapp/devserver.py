@@ -1,0 +1,184 @@
+"""`make run`: the whole of Flowapp on one machine, in one terminal, stopped by one Ctrl-C.
+
+Starts the embedded Redis when REDIS_URL is unset, upgrades the database, makes sure someone can
+log in, then runs web (gunicorn), worker and scheduler as child processes that all point at the
+same database and Redis. Ctrl-C (or SIGTERM) stops the children, then Redis, and removes the pid
+file; nothing is left behind. Children also die with the launcher if it is killed outright.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from flask import current_app
+
+from flowapp import create_app
+from flowapp.config import PROJECT_ROOT
+from flowapp.extensions import db
+from flowapp.redis_server import EmbeddedRedis
+
+DEMO_EMAIL = "admin@flowapp.local"
+STOP_TIMEOUT = 15.0
+
+
+def ensure_demo_login() -> str:
+    """Create the demo admin when no user exists; return a line telling how to log in."""
+    from flowapp.services import users
+
+    path = Path(current_app.instance_path) / "demo-login.txt"
+    if users.count_users() == 0:
+        password = secrets.token_urlsafe(12)
+        users.create_user(DEMO_EMAIL, password, role="admin", name="Demo admin")
+        db.session.commit()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"{DEMO_EMAIL}\n{password}\n")
+        path.chmod(0o600)
+        return f"Created a demo admin. Log in as {DEMO_EMAIL} with password {password}"
+    if path.exists():
+        email, password = path.read_text().split("\n")[:2]
+        return f"Log in as {email} with password {password} (from {path})"
+    return "Log in with an existing user (flask --app wsgi create-user adds one)."
+
+
+def _die_with_parent() -> None:
+    # Linux: the child gets SIGTERM if the launcher dies, even by SIGKILL; elsewhere a no-op.
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def _interrupt(_signum, _frame) -> None:
+    raise KeyboardInterrupt
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        return probe.connect_ex((host, port)) != 0
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Stack:
+    """The launcher's children, started and stopped together."""
+
+    def __init__(self, env: dict[str, str]):
+        self.env = env
+        self.children: dict[str, subprocess.Popen] = {}
+
+    def spawn(self, name: str, args: list[str]) -> None:
+        self.children[name] = subprocess.Popen(
+            args, env=self.env, cwd=PROJECT_ROOT, start_new_session=True, preexec_fn=_die_with_parent
+        )
+
+    def wait_any(self) -> tuple[str, int] | None:
+        """Block until a child exits; return its name and code (None if interrupted)."""
+        while True:
+            for name, child in self.children.items():
+                code = child.poll()
+                if code is not None:
+                    return name, code
+            try:
+                time.sleep(0.5)
+            except KeyboardInterrupt:
+                return None
+
+    def stop(self) -> None:
+        for child in self.children.values():
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT
+        for child in self.children.values():
+            try:
+                child.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+
+
+def run_stack(host: str = "127.0.0.1", port: int = 5000) -> int:
+    """Run Flowapp until Ctrl-C. Returns the exit code."""
+    app = create_app()
+    instance = Path(app.instance_path)
+    pid_file = instance / "flowapp.pid"
+    if pid_file.exists() and _pid_alive(int(pid_file.read_text().strip() or 0)):
+        print(f"Flowapp is already running (pid {pid_file.read_text().strip()}); stop it with Ctrl-C first.")
+        return 1
+    if not _port_free(host, port):
+        print(f"Port {port} on {host} is taken by another program; free it or use PORT=... make run")
+        return 1
+
+    env = dict(os.environ)
+    redis_server = None
+    if app.config.get("REDIS_EMBEDDED"):
+        redis_server = EmbeddedRedis(instance).start()
+        env["REDIS_URL"] = redis_server.url
+        print(f"Embedded Redis on {redis_server.socket}")
+    instance.mkdir(parents=True, exist_ok=True)
+    pid_file.write_text(str(os.getpid()))
+    signal.signal(signal.SIGTERM, _interrupt)
+
+    stack = Stack(env)
+    try:
+        _prepare_database(app)
+        python = sys.executable
+        stack.spawn(
+            "web",
+            [
+                python,
+                "-m",
+                "gunicorn",
+                "--bind",
+                f"{host}:{port}",
+                "--workers",
+                "2",
+                "--threads",
+                "4",
+                "--graceful-timeout",
+                "10",
+                "wsgi:app",
+            ],
+        )
+        stack.spawn("worker", [python, "-m", "flask", "--app", "wsgi", "worker"])
+        stack.spawn("scheduler", [python, "-m", "flask", "--app", "wsgi", "scheduler"])
+        print(f"\nFlowapp is running on http://{host}:{port}  (Ctrl-C stops everything)\n")
+        ended = stack.wait_any()
+        if ended is not None:
+            name, code = ended
+            print(f"\n{name} exited with code {code}; stopping the rest.")
+            return code or 1
+        print("\nStopping Flowapp...")
+        return 0
+    except KeyboardInterrupt:
+        print("\nStopping Flowapp...")
+        return 0
+    finally:
+        stack.stop()
+        if redis_server is not None:
+            redis_server.stop()
+        pid_file.unlink(missing_ok=True)
+
+
+def _prepare_database(app) -> None:
+    from flask_migrate import upgrade
+
+    with app.app_context():
+        upgrade(directory=str(app.config["MIGRATIONS_DIR"]))
+        print(ensure_demo_login())

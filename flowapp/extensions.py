@@ -1,0 +1,82 @@
+"""Flask extensions, created unbound here and bound to an app with `init_app` in `create_app`.
+
+Redis is reached through `get_redis()`, which builds one connection pool per app on first use, so
+importing this module or creating an app never opens a connection.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, current_app
+from flask_htmx import HTMX
+from flask_login import LoginManager
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
+from redis import Redis
+from rq import Queue
+from sqlalchemy import event
+
+from flowapp.models.base import Base
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+login_manager = LoginManager()
+csrf = CSRFProtect()
+htmx = HTMX()
+
+
+def init_app(app: Flask) -> None:
+    """Bind every extension to `app`."""
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(app.config["MIGRATIONS_DIR"]), compare_type=True)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    htmx.init_app(app)
+    app.extensions["flowapp_redis"] = None
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            _tune_sqlite(db.engine)
+
+
+def _tune_sqlite(engine) -> None:
+    """Make SQLite behave under several processes, and give it real transactions.
+
+    - WAL: readers never block the writer; NORMAL sync is safe against a crashed process.
+    - foreign_keys: SQLite ignores ON DELETE CASCADE without it.
+    - BEGIN IMMEDIATE, issued by us instead of pysqlite: a transaction that reads then writes would
+      otherwise fail with "database is locked" when another process wrote in between, and pysqlite's
+      own transaction handling breaks SAVEPOINTs (SQLAlchemy's documented recipe).
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=30000"):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def get_redis(app: Flask | None = None) -> Redis:
+    """The app's Redis client (created lazily; short timeouts so a dead Redis fails fast)."""
+    app = app or current_app._get_current_object()
+    client = app.extensions.get("flowapp_redis")
+    if client is None:
+        client = Redis.from_url(
+            app.config["REDIS_URL"],
+            socket_connect_timeout=2,
+            socket_timeout=5,
+            health_check_interval=30,
+        )
+        app.extensions["flowapp_redis"] = client
+    return client
+
+
+def get_queue(name: str = "default", app: Flask | None = None) -> Queue:
+    """An RQ queue on the app's Redis."""
+    app = app or current_app._get_current_object()
+    return Queue(name, connection=get_redis(app), default_timeout=app.config.get("RQ_JOB_TIMEOUT", 300))

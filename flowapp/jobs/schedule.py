@@ -1,0 +1,60 @@
+"""Periodic work, declared in one list and reconciled with rq-scheduler when the scheduler starts.
+
+Each entry's job id is derived from its definition (redash's pattern): starting the scheduler
+again, or on a second machine, replaces the entries instead of duplicating them, and an entry
+removed from the list is cancelled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+
+from rq_scheduler import Scheduler
+
+log = logging.getLogger("flowapp.scheduler")
+
+ID_PREFIX = "periodic-"
+
+
+@dataclass(frozen=True)
+class Periodic:
+    """A job run on a cron schedule (UTC)."""
+
+    func: str  # dotted path, so that this module imports none of the jobs
+    cron: str
+    queue: str = "default"
+    timeout: int = 600
+
+    @property
+    def job_id(self) -> str:
+        digest = hashlib.sha1(f"{self.func}|{self.cron}|{self.queue}".encode()).hexdigest()[:12]
+        return f"{ID_PREFIX}{self.func.rsplit('.', 1)[-1]}-{digest}"
+
+
+PERIODIC: list[Periodic] = []
+
+
+def reconcile(scheduler: Scheduler, periodic: list[Periodic] | None = None) -> list[str]:
+    """Make the scheduler hold exactly the periodic jobs in `periodic`. Returns their ids."""
+    periodic = PERIODIC if periodic is None else periodic
+    wanted = {entry.job_id: entry for entry in periodic}
+    for job in scheduler.get_jobs():
+        if job.id.startswith(ID_PREFIX) and job.id not in wanted:
+            log.info("cancelling periodic job %s (no longer declared)", job.id)
+            scheduler.cancel(job)
+    existing = {job.id for job in scheduler.get_jobs()}
+    for job_id, entry in wanted.items():
+        if job_id in existing:
+            continue
+        scheduler.cron(
+            entry.cron,
+            func=entry.func,
+            id=job_id,
+            queue_name=entry.queue,
+            timeout=entry.timeout,
+            use_local_timezone=False,
+        )
+        log.info("scheduled %s (%s) on %s", entry.func, entry.cron, entry.queue)
+    return list(wanted)

@@ -1,0 +1,54 @@
+"""Every model, importable from one place (and seen by Alembic's autogenerate)."""
+
+from flowapp.models.analytics import AnalyticsCounter
+from flowapp.models.automation import AUTOMATION_STATUSES, Automation, AutomationVersion
+from flowapp.models.base import Base, JSONType, UTCDateTime, utcnow
+from flowapp.models.contact import Contact
+from flowapp.models.conversation import (
+    CONVERSATION_STATUSES,
+    CannedResponse,
+    Conversation,
+    ConversationRead,
+)
+from flowapp.models.message import STATUS_ORDER, Message, StatusEvent
+from flowapp.models.run import (
+    ACTIVE_RUN_STATUSES,
+    RUN_STATUSES,
+    AutomationLog,
+    AutomationRun,
+    Broadcast,
+)
+from flowapp.models.setting import Setting
+from flowapp.models.template import MessageTemplate
+from flowapp.models.user import ROLES, ApiToken, User
+from flowapp.models.webhook_event import WebhookEvent
+
+__all__ = [
+    "ACTIVE_RUN_STATUSES",
+    "AUTOMATION_STATUSES",
+    "CONVERSATION_STATUSES",
+    "ROLES",
+    "RUN_STATUSES",
+    "STATUS_ORDER",
+    "AnalyticsCounter",
+    "ApiToken",
+    "Automation",
+    "AutomationLog",
+    "AutomationRun",
+    "AutomationVersion",
+    "Base",
+    "Broadcast",
+    "CannedResponse",
+    "Contact",
+    "Conversation",
+    "ConversationRead",
+    "JSONType",
+    "Message",
+    "MessageTemplate",
+    "Setting",
+    "StatusEvent",
+    "UTCDateTime",
+    "User",
+    "WebhookEvent",
+    "utcnow",
+]

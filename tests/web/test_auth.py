@@ -1,0 +1,121 @@
+"""Login, logout, default-deny access and CSRF."""
+
+import pytest
+
+from flowapp.web.security import CONTENT_SECURITY_POLICY
+from tests import factories
+
+PAGES = ["/automations/", "/inbox/", "/analytics/", "/settings/", "/"]
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_pages_need_login(client, path):
+    """Every page redirects an anonymous visitor to the login page."""
+    response = client.get(path)
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login")
+
+
+def test_every_route_is_protected_unless_public(app, client):
+    """Walk the URL map: only login, health, static and webhooks answer without a login."""
+    public_prefixes = ("/login", "/healthz", "/static/", "/webhooks/whatsapp")
+    for rule in app.url_map.iter_rules():
+        if "GET" not in rule.methods or rule.arguments:
+            continue
+        response = client.get(rule.rule)
+        if rule.rule.startswith(public_prefixes):
+            continue
+        assert response.status_code in (302, 401), (
+            f"{rule.rule} answered {response.status_code} without login"
+        )
+
+
+def test_htmx_request_gets_hx_redirect(client):
+    """An HTMX request without a session is told to navigate to the login page."""
+    response = client.get("/inbox/", headers={"HX-Request": "true"})
+    assert response.status_code == 401
+    assert response.headers["HX-Redirect"].startswith("/login")
+
+
+def test_login_and_shell(client, admin):
+    """A correct login lands in the shell with its navigation."""
+    factories.login(client, admin.email, "correct horse battery")
+    html = client.get("/automations/").get_data(as_text=True)
+    for label in ("Automations", "Inbox", "Analytics", "Settings"):
+        assert f">{label}</a>" in html or f"{label}</a>" in html
+    assert admin.email in html
+    assert client.get("/").status_code == 302
+
+
+def test_wrong_password_is_refused(client, admin):
+    """A wrong password answers 401 with a message and no session."""
+    token = factories.csrf_token(client)
+    response = client.post(
+        "/login", data={"email": admin.email, "password": "nope-nope", "csrf_token": token}
+    )
+    assert response.status_code == 401
+    assert "do not match" in response.get_data(as_text=True)
+    assert client.get("/inbox/").status_code == 302
+
+
+def test_inactive_user_cannot_log_in(client, session):
+    """A deactivated account cannot log in."""
+    factories.make_user(email="gone@example.com", active=False)
+    token = factories.csrf_token(client)
+    response = client.post(
+        "/login", data={"email": "gone@example.com", "password": "correct horse battery", "csrf_token": token}
+    )
+    assert response.status_code == 401
+
+
+def test_login_without_csrf_token_is_refused(client, admin):
+    """A login POST without the CSRF token is refused."""
+    response = client.post("/login", data={"email": admin.email, "password": "correct horse battery"})
+    assert response.status_code == 400
+    assert client.get("/inbox/").status_code == 302
+
+
+def test_next_only_goes_to_local_paths(client, admin):
+    """The `next` parameter cannot send a person to another site."""
+    token = factories.csrf_token(client)
+    data = {"email": admin.email, "password": "correct horse battery", "csrf_token": token}
+    response = client.post("/login?next=//evil.example/x", data=data)
+    assert response.headers["Location"] == "/"
+    client.post("/logout", data={"csrf_token": factories.csrf_token(client, "/settings/")})
+    token = factories.csrf_token(client)
+    response = client.post("/login?next=/inbox/", data={**data, "csrf_token": token})
+    assert response.headers["Location"] == "/inbox/"
+
+
+def test_logout_needs_post_with_csrf(logged_in):
+    """Logout is a POST carrying the CSRF token; a GET or a tokenless POST does nothing."""
+    assert logged_in.get("/logout").status_code == 405
+    assert logged_in.post("/logout").status_code == 400
+    assert logged_in.get("/inbox/").status_code == 200
+    token = factories.csrf_token(logged_in, "/inbox/")
+    assert logged_in.post("/logout", data={"csrf_token": token}).status_code == 302
+    assert logged_in.get("/inbox/").status_code == 302
+
+
+def test_htmx_requests_carry_csrf_header(logged_in):
+    """The X-CSRFToken header (what app.js adds to HTMX requests) is accepted for POSTs."""
+    token = factories.csrf_token(logged_in, "/inbox/")
+    response = logged_in.post("/logout", headers={"X-CSRFToken": token, "HX-Request": "true"})
+    assert response.status_code == 302
+
+
+def test_security_headers(logged_in):
+    """Pages are sent with a strict content security policy and no-sniff."""
+    response = logged_in.get("/inbox/")
+    assert response.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+    assert (
+        "script-src 'self'" in CONTENT_SECURITY_POLICY
+        and "unsafe-inline" not in CONTENT_SECURITY_POLICY.split("script-src")[1].split(";")[0]
+    )
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_password_is_hashed_with_scrypt(admin):
+    """Passwords are stored as scrypt hashes, never as text."""
+    assert admin.password_hash.startswith("scrypt:")
+    assert "correct horse battery" not in admin.password_hash
