@@ -1,0 +1,81 @@
+"""`make run`'s stack: embedded Redis, migrations, demo login, web + worker + scheduler, clean stop."""
+
+import re
+import signal
+import subprocess
+
+import psutil
+import pytest
+import requests
+
+from tests import live
+
+pytestmark = pytest.mark.e2e
+
+
+def test_dev_stack_serves_and_stops_cleanly(tmp_path):
+    """`flask --app wsgi dev` with REDIS_URL unset: login, shell, healthz 200, a worker runs a ping."""
+    port = live.free_port()
+    env = live.flask_env(INSTANCE_PATH=tmp_path / "instance", LOG_DIR=tmp_path / "logs", WHATSAPP_TOKEN="")
+    log = tmp_path / "dev.log"
+    launcher = live.start(
+        [live.python(), "-m", "flask", "--app", "wsgi", "dev", "--port", str(port)], env, log
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        health = live.wait_for(lambda: requests.get(f"{base}/healthz", timeout=2), 90, "the web server")
+        assert health.status_code == 200, health.text
+        assert health.json()["checks"]["redis"]["ok"]
+        assert (tmp_path / "instance" / "redis.sock").exists()
+
+        email, password = (tmp_path / "instance" / "demo-login.txt").read_text().split("\n")[:2]
+        assert f"Log in as {email} with password {password}" in log.read_text()
+        web = requests.Session()
+        login_page = web.get(f"{base}/login", timeout=5)
+        assert login_page.status_code == 200 and "Log in" in login_page.text
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', login_page.text).group(1)
+        shell = web.post(
+            f"{base}/login", data={"email": email, "password": password, "csrf_token": token}, timeout=5
+        )
+        assert shell.status_code == 200 and "Inbox" in shell.text and "Analytics" in shell.text
+
+        csrf = re.search(r'name="csrf-token" content="([^"]+)"', shell.text).group(1)
+        ping = web.post(f"{base}/settings/workers/ping", headers={"X-CSRFToken": csrf}, timeout=5)
+        nonce = re.search(r"ping/([0-9a-f]{16})", ping.text).group(1)
+        answered = live.wait_for(
+            lambda: "A worker answered" in web.get(f"{base}/settings/workers/ping/{nonce}", timeout=5).text,
+            30,
+            "the worker to answer the ping",
+        )
+        assert answered
+        children = psutil.Process(launcher.pid).children(recursive=True)
+        assert len(children) >= 4  # redis, gunicorn (+ its workers), worker, scheduler
+    finally:
+        code = live.stop(launcher, signal.SIGINT, timeout=40)
+    assert code == 0, log.read_text()[-3000:]
+    still_running = [p for p in children if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    assert still_running == [], f"left behind: {still_running}"
+    assert not (tmp_path / "instance" / "flowapp.pid").exists()
+
+
+def test_second_launch_while_running_is_refused(tmp_path):
+    """Starting the stack twice on one instance refuses the second with a clear message."""
+    pid_file = tmp_path / "instance" / "flowapp.pid"
+    pid_file.parent.mkdir()
+    sleeper = subprocess.Popen(["sleep", "60"])
+    pid_file.write_text(str(sleeper.pid))
+    try:
+        env = live.flask_env(INSTANCE_PATH=tmp_path / "instance", LOG_DIR=tmp_path / "logs")
+        result = subprocess.run(
+            [live.python(), "-m", "flask", "--app", "wsgi", "dev", "--port", str(live.free_port())],
+            env=env,
+            cwd=live.ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert result.returncode == 1
+    assert "already running" in result.stdout
