@@ -37,9 +37,12 @@ def create_app(config: Any = None) -> Flask:
     app.config.setdefault("MIGRATIONS_DIR", PROJECT_ROOT / "migrations")
 
     from flowapp import extensions, logs
-    from flowapp.web import register_web
+    from flowapp.web import register_guards, register_web
 
     logs.setup_logging(app.config)
+    # Request ids and the login check run before any extension's hook (an anonymous POST gets 401,
+    # not a CSRF error), so they are registered first.
+    register_guards(app)
     extensions.init_app(app)
     register_web(app)
 

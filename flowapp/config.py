@@ -21,6 +21,8 @@ SECRET_SETTINGS = ("SECRET_KEY", "APP_SECRET", "WHATSAPP_TOKEN", "WEBHOOK_VERIFY
 
 DEFAULT_GRAPH_API_URL = "https://graph.facebook.com"
 DEFAULT_GRAPH_API_VERSION = "v25.0"
+# Where the sandbox's mock Graph API listens when `make run` starts it (sandbox mode only).
+DEFAULT_SANDBOX_URL = "http://127.0.0.1:5001"
 
 
 class ConfigError(RuntimeError):
@@ -72,13 +74,18 @@ class Config:
     BUSINESS_ID: str | None = None
     WEBHOOK_VERIFY_TOKEN: str | None = None
     APP_SECRET: str | None = None
-    GRAPH_API_URL = DEFAULT_GRAPH_API_URL
+    GRAPH_API_URL: str | None = None
     GRAPH_API_VERSION = DEFAULT_GRAPH_API_VERSION
     LOG_DIR: str | None = None
     LOG_LEVEL = "INFO"
     LOG_JSON = False
     LOG_CONSOLE = True
     TIMEZONE = "UTC"
+    # Messages per second per phone number (Meta's default tier is 80; up to 1,000).
+    SEND_RATE = 80
+    # How many send loops may run at once (each in its own worker).
+    SEND_PARALLEL = 2
+    LOG_RETENTION_DAYS = 30
     # Seconds a request may spend before its log line is marked slow.
     SLOW_REQUEST_MS = 500
     SESSION_COOKIE_HTTPONLY = True
@@ -103,13 +110,16 @@ class Config:
             "BUSINESS_ID": _env("BUSINESS_ID"),
             "WEBHOOK_VERIFY_TOKEN": _env("WEBHOOK_VERIFY_TOKEN"),
             "APP_SECRET": _env("APP_SECRET"),
-            "GRAPH_API_URL": _env("GRAPH_API_URL", cls.GRAPH_API_URL),
+            "GRAPH_API_URL": _env("GRAPH_API_URL"),
             "GRAPH_API_VERSION": _env("GRAPH_API_VERSION", cls.GRAPH_API_VERSION),
             "LOG_DIR": _env("LOG_DIR"),
             "LOG_LEVEL": (_env("LOG_LEVEL", cls.LOG_LEVEL) or "INFO").upper(),
             "LOG_JSON": _env_bool("LOG_JSON", cls.LOG_JSON),
             "TIMEZONE": _env("TIMEZONE", cls.TIMEZONE),
             "SLOW_REQUEST_MS": _env_int("SLOW_REQUEST_MS", cls.SLOW_REQUEST_MS),
+            "SEND_RATE": _env_int("SEND_RATE", cls.SEND_RATE),
+            "SEND_PARALLEL": _env_int("SEND_PARALLEL", cls.SEND_PARALLEL),
+            "LOG_RETENTION_DAYS": _env_int("LOG_RETENTION_DAYS", cls.LOG_RETENTION_DAYS),
         }
         return values
 
@@ -140,6 +150,14 @@ def finalize(config: dict) -> dict:
     if not config.get("LOG_DIR"):
         config["LOG_DIR"] = str(PROJECT_ROOT / "logs")
     config["SANDBOX"] = not config.get("WHATSAPP_TOKEN")
+    if not config.get("GRAPH_API_URL"):
+        # Sandbox mode talks to the built-in mock; a real token talks to Meta.
+        config["GRAPH_API_URL"] = DEFAULT_SANDBOX_URL if config["SANDBOX"] else DEFAULT_GRAPH_API_URL
+    config["GRAPH_API_URL"] = config["GRAPH_API_URL"].rstrip("/")
+    if not 1 <= int(config["SEND_RATE"]) <= 1000:
+        raise ConfigError(
+            f"SEND_RATE must be between 1 and 1000 messages per second, got {config['SEND_RATE']}"
+        )
     config["GRAPH_API_VERSION"] = _check_version(config["GRAPH_API_VERSION"])
     return config
 

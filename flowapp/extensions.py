@@ -11,6 +11,7 @@ from flask_htmx import HTMX
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from flask_sqlalchemy.session import Session as FlaskSession
 from flask_wtf.csrf import CSRFProtect
 from redis import Redis
 from rq import Queue
@@ -33,9 +34,24 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
     htmx.init_app(app)
     app.extensions["flowapp_redis"] = None
+    if not event.contains(FlaskSession, "after_commit", _after_commit):
+        event.listen(FlaskSession, "after_commit", _after_commit)
+        event.listen(FlaskSession, "after_rollback", _after_rollback)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             _tune_sqlite(db.engine)
+
+
+def _after_commit(session) -> None:
+    """Wake the send pipeline once the messages a transaction queued are committed (never before)."""
+    if session.info.pop("kick_outbox", False):
+        from flowapp.services.delivery import kick
+
+        kick()
+
+
+def _after_rollback(session) -> None:
+    session.info.pop("kick_outbox", None)
 
 
 def _tune_sqlite(engine) -> None:

@@ -33,7 +33,12 @@ class Periodic:
         return f"{ID_PREFIX}{self.func.rsplit('.', 1)[-1]}-{digest}"
 
 
-PERIODIC: list[Periodic] = []
+PERIODIC: list[Periodic] = [
+    Periodic("flowapp.jobs.inbound.sweep_webhook_events", "* * * * *", queue="webhooks"),
+    Periodic("flowapp.jobs.sends.kick_outbox", "* * * * *", queue="sends"),
+    Periodic("flowapp.jobs.sends.probe_token", "* * * * *", queue="sends"),
+    Periodic("flowapp.jobs.sends.sync_templates", "17 3 * * *"),
+]
 
 
 def reconcile(scheduler: Scheduler, periodic: list[Periodic] | None = None) -> list[str]:

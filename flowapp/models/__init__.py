@@ -11,6 +11,7 @@ from flowapp.models.conversation import (
     ConversationRead,
 )
 from flowapp.models.message import STATUS_ORDER, Message, StatusEvent
+from flowapp.models.outbox import OutboxEntry
 from flowapp.models.run import (
     ACTIVE_RUN_STATUSES,
     RUN_STATUSES,
@@ -45,6 +46,7 @@ __all__ = [
     "JSONType",
     "Message",
     "MessageTemplate",
+    "OutboxEntry",
     "Setting",
     "StatusEvent",
     "UTCDateTime",

@@ -15,6 +15,7 @@ from flowapp.web import (
     requests_log,
     security,
     settings,
+    webhooks,
 )
 
 NAV_ITEMS = (
@@ -25,12 +26,16 @@ NAV_ITEMS = (
 )
 
 
-def register_web(app: Flask) -> None:
-    """Register every blueprint and hook on `app`."""
+def register_guards(app: Flask) -> None:
+    """Hooks that must run before every other: request ids and timing, then the login check."""
     requests_log.init_app(app)
     security.init_app(app)
+
+
+def register_web(app: Flask) -> None:
+    """Register every blueprint, error handler and template helper on `app`."""
     errors.init_app(app)
-    for module in (auth, health, main, automations, inbox, analytics, settings):
+    for module in (auth, health, main, webhooks, automations, inbox, analytics, settings):
         app.register_blueprint(module.bp)
 
     @app.context_processor

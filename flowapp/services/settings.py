@@ -1,0 +1,46 @@
+"""Settings changed at run time (Settings page), falling back to the app's configuration."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+
+from flowapp.extensions import db
+from flowapp.models import Setting, utcnow
+
+# Setting key -> configuration key that provides its default.
+DEFAULTS_FROM_CONFIG = {
+    "send_rate": "SEND_RATE",
+    "timezone": "TIMEZONE",
+    "log_retention_days": "LOG_RETENTION_DAYS",
+}
+
+
+def get(key: str, default: Any = None) -> Any:
+    """A setting's value: the stored one, else the configuration's, else `default`."""
+    row = db.session.get(Setting, key)
+    if row is not None:
+        return row.value
+    config_key = DEFAULTS_FROM_CONFIG.get(key)
+    if config_key:
+        return current_app.config.get(config_key, default)
+    return default
+
+
+def put(key: str, value: Any) -> None:
+    """Store a setting (flushed, not committed)."""
+    row = db.session.get(Setting, key)
+    if row is None:
+        db.session.add(Setting(key=key, value=value))
+    else:
+        row.value = value
+        row.updated_at = utcnow()
+    db.session.flush()
+
+
+def delete(key: str) -> None:
+    row = db.session.get(Setting, key)
+    if row is not None:
+        db.session.delete(row)
+        db.session.flush()

@@ -1,0 +1,234 @@
+"""Meta's webhook JSON -> typed inbound messages and status updates (CLOUD_API.md section 2).
+
+parse_webhook is forgiving by design: Meta adds fields and types without notice and retries a
+webhook for 7 days when it is refused, so anything it does not understand is kept raw or skipped
+with a note in `ignored`, never raised. Only a body that is not a webhook envelope at all raises.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from flowapp.whatsapp.message_types import as_dict, as_str, read_content
+
+
+class MalformedWebhook(ValueError):
+    """The body is JSON but not a WhatsApp webhook envelope at all."""
+
+
+@dataclass(frozen=True)
+class ErrorDetail:
+    """One of Meta's error objects, as found in value.errors[], messages[].errors[], statuses[].errors[]."""
+
+    code: int | None
+    title: str
+    message: str
+    details: str
+    href: str | None = None
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """A message a WhatsApp user sent to one of our numbers."""
+
+    wamid: str
+    wa_id: str
+    phone_number_id: str
+    timestamp: datetime
+    type: str
+    text: str | None
+    profile_name: str | None
+    bsuid: str | None
+    context_wamid: str | None
+    forwarded: bool
+    frequently_forwarded: bool
+    referral: dict | None
+    reply_id: str | None
+    target_wamid: str | None
+    media: dict | None
+    data: dict | list | None
+    errors: tuple[ErrorDetail, ...]
+    payload: dict
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    """A delivery status (sent, delivered, read, played, failed) of a message we sent."""
+
+    wamid: str
+    status: str
+    timestamp: datetime
+    recipient_id: str | None
+    errors: tuple[ErrorDetail, ...]
+    biz_opaque_callback_data: str | None
+    phone_number_id: str
+    payload: dict
+
+
+@dataclass
+class ParsedWebhook:
+    """Everything one webhook POST carried, across all of its entries and changes."""
+
+    messages: list[InboundMessage] = field(default_factory=list)
+    statuses: list[StatusUpdate] = field(default_factory=list)
+    errors: list[ErrorDetail] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+
+
+def parse_webhook(payload: object) -> ParsedWebhook:
+    """Parse a webhook body (already decoded from JSON) into messages, statuses and errors.
+
+    Raises MalformedWebhook only when `payload` is not an object with an `entry` list.
+    """
+    if not isinstance(payload, dict) or not isinstance(payload.get("entry"), list):
+        raise MalformedWebhook("not a WhatsApp webhook: expected an object with an 'entry' list")
+    parsed = ParsedWebhook()
+    for e, entry in enumerate(payload["entry"]):
+        changes = as_dict(entry).get("changes")
+        if not isinstance(changes, list):
+            parsed.ignored.append(f"entry[{e}] has no changes list")
+            continue
+        for c, change in enumerate(changes):
+            _parse_change(as_dict(change), f"entry[{e}].changes[{c}]", parsed)
+    return parsed
+
+
+def _parse_change(change: dict, where: str, parsed: ParsedWebhook) -> None:
+    if change.get("field") != "messages":
+        parsed.ignored.append(f"{where}: field {change.get('field')}")
+        return
+    value = change.get("value")
+    if not isinstance(value, dict):
+        parsed.ignored.append(f"{where}: no value object")
+        return
+    phone_number_id = as_str(as_dict(value.get("metadata")).get("phone_number_id")) or ""
+    value_errors = parse_errors(value.get("errors"))
+    parsed.errors.extend(value_errors)
+    contacts = _contacts_by_wa_id(value.get("contacts"))
+    for m, message in enumerate(_list(value.get("messages"))):
+        context = _MessageContext(phone_number_id, contacts, value_errors, f"{where}.messages[{m}]")
+        inbound = _parse_message(message, context, parsed.ignored)
+        if inbound is not None:
+            parsed.messages.append(inbound)
+    for s, status in enumerate(_list(value.get("statuses"))):
+        update = _parse_status(status, phone_number_id, f"{where}.statuses[{s}]", parsed.ignored)
+        if update is not None:
+            parsed.statuses.append(update)
+
+
+@dataclass(frozen=True)
+class _MessageContext:
+    phone_number_id: str
+    contacts: dict[str, dict]
+    value_errors: tuple[ErrorDetail, ...]
+    where: str
+
+
+def _parse_message(message: object, ctx: _MessageContext, ignored: list[str]) -> InboundMessage | None:
+    if not isinstance(message, dict) or not as_str(message.get("id")) or not as_str(message.get("from")):
+        ignored.append(f"{ctx.where}: message skipped, it has no id or no from")
+        return None
+    wa_id = message["from"]
+    contact = ctx.contacts.get(wa_id, {})
+    context = as_dict(message.get("context"))
+    kind, errors = _type_and_errors(message, ctx.value_errors)
+    content = read_content(message) if kind == message.get("type") else read_content({})
+    return InboundMessage(
+        wamid=message["id"],
+        wa_id=wa_id,
+        phone_number_id=ctx.phone_number_id,
+        timestamp=_timestamp(message.get("timestamp"), ctx.where, ignored),
+        type=kind,
+        text=content.text,
+        profile_name=as_str(as_dict(contact.get("profile")).get("name")),
+        bsuid=as_str(contact.get("user_id")) or as_str(message.get("from_user_id")),
+        context_wamid=as_str(context.get("id")),
+        forwarded=context.get("forwarded") is True,
+        frequently_forwarded=context.get("frequently_forwarded") is True,
+        referral=message["referral"] if isinstance(message.get("referral"), dict) else None,
+        reply_id=content.reply_id,
+        target_wamid=content.target_wamid,
+        media=content.media,
+        data=content.data,
+        errors=errors,
+        payload=message,
+    )
+
+
+def _type_and_errors(
+    message: dict, value_errors: tuple[ErrorDetail, ...]
+) -> tuple[str, tuple[ErrorDetail, ...]]:
+    """The message type as Flowapp files it, and the errors that belong to the message.
+
+    Older API versions said "unknown" for "unsupported". A message that names a type but carries no
+    body for it, together with errors, is one Meta could not deliver to us: file it as unsupported.
+    """
+    kind = as_str(message.get("type")) or "unsupported"
+    errors = parse_errors(message.get("errors"))
+    if kind == "unknown":
+        return "unsupported", errors or value_errors
+    if kind == "unsupported":
+        return kind, errors or value_errors
+    if message.get(kind) is None and (errors or value_errors):
+        return "unsupported", errors or value_errors
+    return kind, errors
+
+
+def _parse_status(
+    status: object, phone_number_id: str, where: str, ignored: list[str]
+) -> StatusUpdate | None:
+    if not isinstance(status, dict) or not as_str(status.get("id")) or not as_str(status.get("status")):
+        ignored.append(f"{where}: status skipped, it has no id or no status")
+        return None
+    return StatusUpdate(
+        wamid=status["id"],
+        status=status["status"],
+        timestamp=_timestamp(status.get("timestamp"), where, ignored),
+        recipient_id=as_str(status.get("recipient_id")),
+        errors=parse_errors(status.get("errors")),
+        biz_opaque_callback_data=as_str(status.get("biz_opaque_callback_data")),
+        phone_number_id=phone_number_id,
+        payload=status,
+    )
+
+
+def parse_errors(errors: object) -> tuple[ErrorDetail, ...]:
+    """Meta's error objects as ErrorDetail; entries that are not objects are dropped."""
+    return tuple(_error_detail(error) for error in _list(errors) if isinstance(error, dict))
+
+
+def _error_detail(error: dict) -> ErrorDetail:
+    code = error.get("code")
+    title = as_str(error.get("title")) or ""
+    return ErrorDetail(
+        code=code if isinstance(code, int) and not isinstance(code, bool) else None,
+        title=title,
+        message=as_str(error.get("message")) or title,
+        details=as_str(as_dict(error.get("error_data")).get("details")) or "",
+        href=as_str(error.get("href")),
+    )
+
+
+def _contacts_by_wa_id(contacts: object) -> dict[str, dict]:
+    found = {}
+    for contact in _list(contacts):
+        wa_id = as_str(as_dict(contact).get("wa_id"))
+        if wa_id:
+            found[wa_id] = contact
+    return found
+
+
+def _timestamp(value: object, where: str, ignored: list[str]) -> datetime:
+    """Meta's unix-seconds string as aware UTC; the time of parsing (with a note) when it is unusable."""
+    try:
+        if isinstance(value, bool):
+            raise TypeError("a boolean is not a timestamp")
+        return datetime.fromtimestamp(int(float(value)), tz=UTC)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError, OSError):
+        ignored.append(f"{where}: timestamp {value!r} unusable, the time of parsing is used")
+        return datetime.now(tz=UTC)
+
+
+def _list(value: object) -> list:
+    return value if isinstance(value, list) else []
