@@ -86,6 +86,8 @@ class Config:
     # How many send loops may run at once (each in its own worker).
     SEND_PARALLEL = 2
     LOG_RETENTION_DAYS = 30
+    # Webhook bodies arriving together are stored in one transaction (see services/intake_writer.py).
+    INTAKE_GROUP_COMMIT = True
     # Seconds a request may spend before its log line is marked slow.
     SLOW_REQUEST_MS = 500
     SESSION_COOKIE_HTTPONLY = True
@@ -115,11 +117,13 @@ class Config:
             "LOG_DIR": _env("LOG_DIR"),
             "LOG_LEVEL": (_env("LOG_LEVEL", cls.LOG_LEVEL) or "INFO").upper(),
             "LOG_JSON": _env_bool("LOG_JSON", cls.LOG_JSON),
+            "LOG_CONSOLE": _env_bool("LOG_CONSOLE", cls.LOG_CONSOLE),
             "TIMEZONE": _env("TIMEZONE", cls.TIMEZONE),
             "SLOW_REQUEST_MS": _env_int("SLOW_REQUEST_MS", cls.SLOW_REQUEST_MS),
             "SEND_RATE": _env_int("SEND_RATE", cls.SEND_RATE),
             "SEND_PARALLEL": _env_int("SEND_PARALLEL", cls.SEND_PARALLEL),
             "LOG_RETENTION_DAYS": _env_int("LOG_RETENTION_DAYS", cls.LOG_RETENTION_DAYS),
+            "INTAKE_GROUP_COMMIT": _env_bool("INTAKE_GROUP_COMMIT", cls.INTAKE_GROUP_COMMIT),
         }
         return values
 
@@ -168,7 +172,7 @@ def engine_options(url: str) -> dict:
         # Several processes (web, worker, scheduler) share one SQLite file: wait for locks instead
         # of failing at once with "database is locked".
         return {"connect_args": {"timeout": 30}}
-    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10, "pool_recycle": 1800}
+    return {"pool_pre_ping": False, "pool_size": 10, "max_overflow": 10, "pool_recycle": 1800}
 
 
 def _check_version(version: str) -> str:

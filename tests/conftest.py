@@ -89,6 +89,9 @@ def base_config(database_url, redis_url, tmp_path_factory) -> dict:
         "PHONE_NUMBER_ID": "106540352242922",
         "BUSINESS_ID": "102290129340398",
         "GRAPH_API_URL": "http://127.0.0.1:9",
+        # Tests roll back one transaction per test; group commit writes on its own connection, so it
+        # is exercised by its own test (tests/services/test_intake_writer.py) and the e2e tests.
+        "INTAKE_GROUP_COMMIT": False,
         **TEST_SECRETS,
     }
 
@@ -108,7 +111,10 @@ def app(base_config):
 
 
 def close_app(application) -> None:
-    """Release the app's Redis and database connections."""
+    """Release the app's intake writer, Redis and database connections."""
+    writer = application.extensions.get("flowapp_intake_writer")
+    if writer is not None:
+        writer.close()
     client = application.extensions.get("flowapp_redis")
     if client is not None:
         client.close()

@@ -13,8 +13,8 @@ from flowapp.models.base import Base, UTCDateTime, utcnow
 class WebhookEvent(Base):
     __tablename__ = "webhook_events"
     __table_args__ = (
-        # The sweep re-enqueues events that were stored but never processed.
-        Index("ix_webhook_events_processed_at_received_at", "processed_at", "received_at"),
+        # The processor reads unprocessed events in arrival order.
+        Index("ix_webhook_events_processed_at_id", "processed_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -26,6 +26,8 @@ class WebhookEvent(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # After a failed attempt, not again before this time.
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[str | None] = mapped_column(Text)
 
     def __repr__(self) -> str:

@@ -59,15 +59,6 @@ def process_event(event_id: int) -> str:
     return f"{len(new_messages)} messages, {applied} statuses"
 
 
-def record_failure(event_id: int, exc: Exception) -> None:
-    """Keep why processing failed on the event (the job is retried; the event is never dropped)."""
-    db.session.execute(
-        update(WebhookEvent)
-        .where(WebhookEvent.id == event_id)
-        .values(attempts=WebhookEvent.attempts + 1, error=f"{type(exc).__name__}: {exc}"[:2000])
-    )
-
-
 def store_message(inbound: InboundMessage) -> Message | None:
     """Upsert the contact and conversation and insert the message. None when it was seen before."""
     contact = upsert_contact(inbound)

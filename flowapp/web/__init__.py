@@ -17,6 +17,7 @@ from flowapp.web import (
     settings,
     webhooks,
 )
+from flowapp.web.sessions import SessionInterface
 
 NAV_ITEMS = (
     ("automations.index", "Automations", "⤳"),
@@ -27,9 +28,12 @@ NAV_ITEMS = (
 
 
 def register_guards(app: Flask) -> None:
-    """Hooks that must run before every other: request ids and timing, then the login check."""
-    requests_log.init_app(app)
+    """What must run before every other hook: request ids, timing and headers, then the login check."""
+    app.wsgi_app = requests_log.RequestMiddleware(
+        app.wsgi_app, security.SECURITY_HEADERS, app.config["SLOW_REQUEST_MS"]
+    )
     security.init_app(app)
+    app.session_interface = SessionInterface()
 
 
 def register_web(app: Flask) -> None:

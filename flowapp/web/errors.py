@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, g, jsonify, render_template, request
+from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
+
+from flowapp.web.requests_log import current_request_id
 
 log = logging.getLogger("flowapp.errors")
 
@@ -30,7 +32,7 @@ def error_response(status: int, code: str, message: str):
         response.status_code = status
         return response
     template = "errors/error.html"
-    return render_template(template, status=status, message=message, request_id=g.get("request_id")), status
+    return render_template(template, status=status, message=message, request_id=current_request_id()), status
 
 
 def _code_name(exc: HTTPException) -> str:
@@ -61,7 +63,7 @@ def _unhandled(exc: Exception):
     return error_response(
         InternalServerError.code,
         "internal_error",
-        f"Something went wrong on our side. Reference: {g.get('request_id', '-')}",
+        f"Something went wrong on our side. Reference: {current_request_id()}",
     )
 
 

@@ -25,6 +25,15 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
+# Added to every response that does not set its own (see requests_log.RequestMiddleware).
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+}
+
+
 def public(view: Callable) -> Callable:
     """Mark a view as reachable without login (used on login, health and webhooks)."""
     view.flowapp_public = True
@@ -42,7 +51,6 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = None
     login_manager.session_protection = "strong"
     app.before_request(_require_login)
-    app.after_request(_security_headers)
 
 
 @login_manager.user_loader
@@ -80,11 +88,3 @@ def _require_login():
         response.headers["HX-Redirect"] = login_url
         return response
     return redirect(login_url)
-
-
-def _security_headers(response):
-    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    return response

@@ -13,7 +13,7 @@ import logging
 from flask import Blueprint, current_app, jsonify, request
 from flask_login import current_user
 
-from flowapp.extensions import csrf, db
+from flowapp.extensions import csrf
 from flowapp.services import intake
 from flowapp.web.errors import error_response
 from flowapp.web.security import public
@@ -84,7 +84,5 @@ def business_identity() -> dict:
 
 
 def _store_and_enqueue(body: bytes, source: str):
-    event_id, pending = intake.receive(body, source=source)
-    db.session.commit()  # stored before acknowledged
-    queued = intake.enqueue_processing(event_id) if pending else False
-    return jsonify(status="received", event_id=event_id, duplicate=event_id is None, queued=queued)
+    event_id, pending = intake.store(body, source=source)  # committed: stored before acknowledged
+    return jsonify(status="received", event_id=event_id, duplicate=event_id is None, pending=pending)

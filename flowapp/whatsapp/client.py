@@ -44,6 +44,7 @@ class MediaTooLarge(GraphError):
 
     @property
     def disposition(self) -> Disposition:
+        """Always PERMANENT: the same media will be just as large next time."""
         return Disposition.PERMANENT
 
 
@@ -133,13 +134,14 @@ class GraphClient:
         """Every message template of the business account, following Meta's cursor pagination."""
         if not self.business_id:
             raise ValueError("templates() needs the client's business_id (the WhatsApp Business Account id)")
-        url = self._url(self.business_id, "message_templates")
+        listing = self._url(self.business_id, "message_templates")
+        url: str | None = listing
         params: dict | None = {"limit": page_size}
         seen_cursors: set[str] = set()
         while url:
             page = _json(self._request("GET", url, params=params))
             yield from (item for item in page.get("data") or () if isinstance(item, dict))
-            url, params = _next_page(page, url, page_size, seen_cursors)
+            url, params = _next_page(page, listing, page_size, seen_cursors)
 
     def phone_number(self) -> dict:
         """The number's display number, verified name, quality rating and throughput level."""

@@ -32,7 +32,7 @@ RELAXATIONS = (
     "g1: text.body is required and at most 4096 characters (the spec omits both; the docs state them)",
     "g2: biz_opaque_callback_data is allowed on every message (documented, echoed in status webhooks)",
     "g3: interactive body text up to 4096 characters (list bodies; payloads.py keeps buttons at 1024)",
-    "g4: contact phone/email/address/url types as documented (CELL, MAIN, IPHONE besides HOME, WORK)",
+    "g4: contact phone types as documented (CELL, MAIN, IPHONE besides HOME and WORK)",
     "g5: OpenAPI-only discriminator keywords dropped from $defs (JSON Schema ignores them)",
 )
 
@@ -129,7 +129,10 @@ def _relax(defs: dict, root: str, mapping: dict[str, str]) -> None:
         "required": ["type"],
         "properties": {"type": {"enum": sorted(mapping)}},
         "allOf": [
-            {"if": {"properties": {"type": {"const": kind}}}, "then": {"$ref": DEFS_PREFIX + branch}}
+            {
+                "if": {"required": ["type"], "properties": {"type": {"const": kind}}},
+                "then": {"$ref": DEFS_PREFIX + branch},
+            }
             for kind, branch in sorted(mapping.items())
         ],
     }
@@ -151,17 +154,11 @@ def _relax(defs: dict, root: str, mapping: dict[str, str]) -> None:
     text["required"] = ["body"]  # (g1)
     text["properties"]["body"]["maxLength"] = 4096
     defs["BodyObject"]["properties"]["text"]["maxLength"] = 4096  # (g3)
-    for name, kinds in CONTACT_TYPES.items():  # (g4)
-        defs[name]["properties"]["type"]["enum"] = list(kinds)
+    defs["PhoneObject"]["properties"]["type"]["enum"] = list(PHONE_TYPES)  # (g4)
 
 
-# Meta's contacts-message reference lists these types; the spec only has HOME and WORK.
-CONTACT_TYPES = {
-    "PhoneObject": ("CELL", "MAIN", "IPHONE", "HOME", "WORK"),
-    "EmailObject": ("HOME", "WORK"),
-    "AddressObject": ("HOME", "WORK"),
-    "UrlObject": ("HOME", "WORK"),
-}
+# Meta's contacts-message reference lists these phone types; the spec only has HOME and WORK.
+PHONE_TYPES = ("CELL", "MAIN", "IPHONE", "HOME", "WORK")
 
 
 def _allof_part(schema: dict) -> dict:

@@ -9,23 +9,8 @@ from __future__ import annotations
 
 import re
 
-from flowapp.whatsapp.media_rules import MEDIA_RULES, LimitError, check_media_file
-
-__all__ = [
-    "MEDIA_RULES",
-    "LimitError",
-    "buttons",
-    "check_media_file",
-    "contacts",
-    "list_message",
-    "location",
-    "mark_read",
-    "media",
-    "reaction",
-    "recipient",
-    "template",
-    "text",
-]
+# Re-exported: payloads is where callers look for the limits and their error.
+from flowapp.whatsapp.media_rules import MEDIA_RULES, LimitError, check_media_file  # noqa: F401
 
 MAX_TEXT = 4096
 MAX_BUTTONS = 3

@@ -14,7 +14,9 @@ MESSAGE_SAMPLES = sorted(p.stem for p in SAMPLES.glob("*.json") if not p.stem.st
 
 
 def process(payload=None, body: bytes | None = None) -> tuple[int, str]:
-    event_id, pending = intake.receive(body if body is not None else encode(payload))
+    event_id, pending = intake.receive(
+        intake.row_values(body if body is not None else encode(payload), "meta")
+    )
     assert event_id is not None
     return event_id, inbound.process_event(event_id)
 

@@ -26,7 +26,7 @@ def outbound(conversation, wamid="wamid.OUT1", status="sent") -> Message:
 
 
 def deliver(payload):
-    event_id, _ = intake.receive(encode(payload))
+    event_id, _ = intake.receive(intake.row_values(encode(payload), "meta"))
     if event_id is not None:
         inbound.process_event(event_id)
 

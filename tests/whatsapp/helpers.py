@@ -31,11 +31,18 @@ def value(*, messages=None, statuses=None, contacts=None, phone_number_id="PN1",
         "messaging_product": "whatsapp",
         "metadata": {"display_phone_number": "15550001111", "phone_number_id": phone_number_id},
     }
-    for key, items in (("contacts", contacts), ("messages", messages), ("statuses", statuses), ("errors", errors)):
+    for key, items in (
+        ("contacts", contacts),
+        ("messages", messages),
+        ("statuses", statuses),
+        ("errors", errors),
+    ):
         if items is not None:
             built[key] = items
     return built
 
 
-def text_message(wamid: str, sender: str = "15551234567", body: str = "hi", timestamp: str = "1700000000") -> dict:
+def text_message(
+    wamid: str, sender: str = "15551234567", body: str = "hi", timestamp: str = "1700000000"
+) -> dict:
     return {"from": sender, "id": wamid, "timestamp": timestamp, "type": "text", "text": {"body": body}}

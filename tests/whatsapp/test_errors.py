@@ -124,7 +124,9 @@ def test_from_response_parses_metas_envelope():
     assert error.details.startswith("Message failed to send because there were too many messages")
     assert (error.fbtrace_id, error.title, error.retry_after) == ("A4O5a8RAgePwbcGSu", "OAuthException", 12.0)
     assert error.disposition is Disposition.RECIPIENT_BACKOFF
-    assert str(error) == "(131056) (#131056) (Business Account, Consumer Account) pair rate limit hit [HTTP 400]"
+    assert (
+        str(error) == "(131056) (#131056) (Business Account, Consumer Account) pair rate limit hit [HTTP 400]"
+    )
 
 
 def test_from_response_reads_json_text_and_bytes():
@@ -154,7 +156,10 @@ def test_from_response_tolerates_odd_bodies(body, message):
 
 def test_from_response_ignores_unusable_retry_after():
     """An HTTP-date or negative Retry-After is ignored rather than misread."""
-    assert GraphError.from_response(429, {}, {"Retry-After": "Wed, 21 Oct 2026 07:28:00 GMT"}).retry_after is None
+    assert (
+        GraphError.from_response(429, {}, {"Retry-After": "Wed, 21 Oct 2026 07:28:00 GMT"}).retry_after
+        is None
+    )
     assert GraphError.from_response(429, {}, {"Retry-After": "-3"}).retry_after is None
     assert GraphError.from_response(429, {}, {"Retry-After": "1.5"}).retry_after == 1.5
 
