@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import current_app
 
@@ -83,9 +84,13 @@ class Stack:
         self.env = env
         self.children: dict[str, subprocess.Popen] = {}
 
-    def spawn(self, name: str, args: list[str]) -> None:
+    def spawn(self, name: str, args: list[str], **env: str) -> None:
         self.children[name] = subprocess.Popen(
-            args, env=self.env, cwd=PROJECT_ROOT, start_new_session=True, preexec_fn=_die_with_parent
+            args,
+            env={**self.env, **env},
+            cwd=PROJECT_ROOT,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
 
     def wait_any(self) -> tuple[str, int] | None:
@@ -158,6 +163,8 @@ def run_stack(host: str = "127.0.0.1", port: int = 5000) -> int:
         )
         stack.spawn("worker", [python, "-m", "flask", "--app", "wsgi", "worker"])
         stack.spawn("scheduler", [python, "-m", "flask", "--app", "wsgi", "scheduler"])
+        if app.config["SANDBOX"]:
+            _spawn_mock(stack, app, host, port)
         print(f"\nFlowapp is running on http://{host}:{port}  (Ctrl-C stops everything)\n")
         ended = stack.wait_any()
         if ended is not None:
@@ -174,6 +181,41 @@ def run_stack(host: str = "127.0.0.1", port: int = 5000) -> int:
         if redis_server is not None:
             redis_server.stop()
         pid_file.unlink(missing_ok=True)
+
+
+def _spawn_mock(stack: Stack, app, host: str, port: int) -> None:
+    """Sandbox mode: Meta is played by the built-in mock, at GRAPH_API_URL, calling our webhook."""
+    mock = urlsplit(app.config["GRAPH_API_URL"])
+    if mock.hostname not in ("127.0.0.1", "localhost") or not mock.port:
+        print(
+            f"Sandbox mode, but GRAPH_API_URL ({app.config['GRAPH_API_URL']}) is not a local port: "
+            "not starting the mock."
+        )
+        return
+    if not _port_free(mock.hostname, mock.port):
+        print(f"Port {mock.port} (the sandbox's mock Graph API) is taken; set GRAPH_API_URL to another port.")
+        raise KeyboardInterrupt
+    webhook = f"http://{host}:{port}/webhooks/whatsapp"
+    # The secret goes through the environment, not the command line, where `ps` would show it.
+    stack.spawn(
+        "sandbox",
+        [
+            sys.executable,
+            "-m",
+            "flowapp.sandbox",
+            "--host",
+            mock.hostname,
+            "--port",
+            str(mock.port),
+            "--webhook-url",
+            webhook,
+        ],
+        APP_SECRET=app.config["APP_SECRET"],
+    )
+    print(
+        f"Sandbox mode: the mock Graph API listens on {app.config['GRAPH_API_URL']}; "
+        f"the phone simulator is at http://{host}:{port}/sandbox/phone"
+    )
 
 
 def _prepare_database(app) -> None:

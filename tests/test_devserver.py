@@ -16,7 +16,13 @@ pytestmark = pytest.mark.e2e
 def test_dev_stack_serves_and_stops_cleanly(tmp_path):
     """`flask --app wsgi dev` with REDIS_URL unset: login, shell, healthz 200, a worker runs a ping."""
     port = live.free_port()
-    env = live.flask_env(INSTANCE_PATH=tmp_path / "instance", LOG_DIR=tmp_path / "logs", WHATSAPP_TOKEN="")
+    mock_port = live.free_port()
+    env = live.flask_env(
+        INSTANCE_PATH=tmp_path / "instance",
+        LOG_DIR=tmp_path / "logs",
+        WHATSAPP_TOKEN="",
+        GRAPH_API_URL=f"http://127.0.0.1:{mock_port}",
+    )
     log = tmp_path / "dev.log"
     launcher = live.start(
         [live.python(), "-m", "flask", "--app", "wsgi", "dev", "--port", str(port)], env, log
@@ -49,7 +55,7 @@ def test_dev_stack_serves_and_stops_cleanly(tmp_path):
         )
         assert answered
         children = psutil.Process(launcher.pid).children(recursive=True)
-        assert len(children) >= 4  # redis, gunicorn (+ its workers), worker, scheduler
+        assert len(children) >= 5  # redis, gunicorn (+ its workers), worker, scheduler, sandbox mock
     finally:
         code = live.stop(launcher, signal.SIGINT, timeout=40)
     assert code == 0, log.read_text()[-3000:]

@@ -13,6 +13,7 @@ from flowapp.web import (
     inbox,
     main,
     requests_log,
+    sandbox,
     security,
     settings,
     webhooks,
@@ -39,7 +40,7 @@ def register_guards(app: Flask) -> None:
 def register_web(app: Flask) -> None:
     """Register every blueprint, error handler and template helper on `app`."""
     errors.init_app(app)
-    for module in (auth, health, main, webhooks, automations, inbox, analytics, settings):
+    for module in (auth, health, main, webhooks, automations, inbox, analytics, settings, sandbox):
         app.register_blueprint(module.bp)
 
     @app.context_processor

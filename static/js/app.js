@@ -9,5 +9,14 @@
     // Flask-WTF reads this header, so every state-changing HTMX request carries the token.
     event.detail.headers["X-CSRFToken"] = csrfToken();
   });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    // Forms marked data-reset-on-success clear themselves once the server accepted them.
+    var form = event.detail.elt;
+    if (event.detail.successful && form.matches && form.matches("form[data-reset-on-success]")) {
+      form.reset();
+      var first = form.querySelector("input:not([type=hidden]), textarea");
+      if (first) first.focus();
+    }
+  });
   window.flowapp = { csrfToken: csrfToken };
 })();

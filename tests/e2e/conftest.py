@@ -1,0 +1,126 @@
+"""A live Flowapp for end-to-end tests: gunicorn, a real RQ worker process, the mock Graph API.
+
+The stack runs on its own database (a SQLite file, or a fresh PostgreSQL database next to
+TEST_DATABASE_URL) because its processes commit for real; the test's own rolled-back transaction
+would hide their work.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import psycopg
+import pytest
+import requests
+from flask_migrate import upgrade
+
+from flowapp import create_app
+from flowapp.extensions import db
+from flowapp.sandbox import MockConfig, MockServer
+from tests import live
+from tests.conftest import TEST_SECRETS, close_app
+
+
+@dataclass
+class Stack:
+    url: str
+    mock: MockServer
+    app: object
+    env: dict
+    processes: dict = field(default_factory=dict)
+
+    def session(self) -> requests.Session:
+        return requests.Session()
+
+
+@pytest.fixture
+def live_database_url(database_url, tmp_path):
+    if database_url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'live.db'}"
+        return
+    admin = database_url.replace("postgresql+psycopg", "postgresql")
+    name = f"flowapp_live_{os.getpid()}"
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        connection.execute(f"CREATE DATABASE {name}")
+    yield database_url.rsplit("/", 1)[0] + f"/{name}"
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def live_stack(live_database_url, redis_url, redis, tmp_path):
+    """Web (gunicorn), worker and scheduler-less stack on the live database, with the mock as Meta."""
+    port = live.free_port()
+    url = f"http://127.0.0.1:{port}"
+    mock = MockServer(
+        MockConfig(
+            webhook_url=f"{url}/webhooks/whatsapp",
+            app_secret=TEST_SECRETS["APP_SECRET"],
+            sent_delay=0.05,
+            delivered_delay=0.2,
+            read_delay=0.4,
+        )
+    ).start()
+    env = live.flask_env(
+        DATABASE_URL=live_database_url,
+        REDIS_URL=redis_url,
+        GRAPH_API_URL=mock.url,
+        INSTANCE_PATH=tmp_path / "instance",
+        LOG_DIR=tmp_path / "logs",
+        FLOWAPP_ENV="development",
+        PHONE_NUMBER_ID="106540352242922",
+        BUSINESS_ID="102290129340398",
+        **TEST_SECRETS,
+    )
+    app = create_app(
+        {
+            "LOAD_DOTENV": False,
+            "DATABASE_URL": live_database_url,
+            "REDIS_URL": redis_url,
+            "GRAPH_API_URL": mock.url,
+            "INSTANCE_PATH": str(tmp_path / "instance"),
+            "LOG_DIR": str(tmp_path / "logs"),
+            "LOG_CONSOLE": False,
+            "INTAKE_GROUP_COMMIT": False,
+            "PHONE_NUMBER_ID": "106540352242922",
+            "BUSINESS_ID": "102290129340398",
+            **TEST_SECRETS,
+        }
+    )
+    with app.app_context():
+        upgrade(directory=str(app.config["MIGRATIONS_DIR"]))
+        db.session.remove()
+    stack = Stack(url=url, mock=mock, app=app, env=env)
+    logs = tmp_path / "logs"
+    logs.mkdir(exist_ok=True)
+    stack.processes["web"] = live.start(
+        [
+            live.python(),
+            "-m",
+            "gunicorn",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "--threads",
+            "4",
+            "wsgi:app",
+        ],
+        env,
+        logs / "web.out",
+    )
+    stack.processes["worker"] = live.start(
+        [live.python(), "-m", "flask", "--app", "wsgi", "worker"], env, logs / "worker.out"
+    )
+    try:
+        live.wait_for(
+            lambda: requests.get(f"{url}/healthz", timeout=2).status_code == 200, 60, "the web server"
+        )
+        yield stack
+    finally:
+        for process in stack.processes.values():
+            live.stop(process)
+        mock.stop()
+        close_app(app)
