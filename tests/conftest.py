@@ -176,6 +176,22 @@ def client(app, session, redis):
 
 
 @pytest.fixture
+def graph_mock(app):
+    """The sandbox's mock Graph API, with this app's client pointed at it (no status webhooks)."""
+    from flowapp.sandbox import MockConfig, MockServer
+
+    with MockServer(MockConfig(statuses=False)) as server:
+        previous = app.config["GRAPH_API_URL"]
+        app.config["GRAPH_API_URL"] = server.url
+        app.extensions.pop("flowapp_graph", None)
+        yield server
+        app.config["GRAPH_API_URL"] = previous
+        client = app.extensions.pop("flowapp_graph", None)
+        if client is not None:
+            client.close()
+
+
+@pytest.fixture
 def user(session):
     return factories.make_user(email="agent@example.com", password="correct horse battery", role="agent")
 

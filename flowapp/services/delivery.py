@@ -25,6 +25,7 @@ import logging
 import os
 import random
 import socket
+import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -46,7 +47,8 @@ from flowapp.whatsapp.errors import Disposition, GraphError
 log = logging.getLogger("flowapp.whatsapp.sending")
 
 BATCH_SIZE = 200
-THREADS = 24
+THREADS = 12
+GRANT_TIMEOUT = 5.0
 LEASE = timedelta(seconds=90)
 TIME_BUDGET = 20.0
 MAX_ATTEMPTS = 6
@@ -116,6 +118,8 @@ def drain(slot: int | None = None, time_budget: float = TIME_BUDGET) -> DrainRep
                 if not claimed:
                     break
                 report.batches += 1
+                if len(claimed) == BATCH_SIZE and report.batches == 1:
+                    kick()  # more work than one batch: wake a drainer in another slot (another worker)
                 if not _send_batch(claimed, owner, pool, client, limiter, connection, report):
                     break
                 if Queue("webhooks", connection=connection).count:
@@ -197,20 +201,10 @@ def _free(now: datetime):
 def _send_batch(ids, owner, pool, client, limiter, connection, report) -> bool:
     """Send one claimed batch. Returns False when draining must stop (sending paused)."""
     ready = _prepare(ids, connection, report)
-    position = 0
-    while position < len(ready):
-        granted = limiter.acquire(len(ready) - position)
-        if not granted:
-            break
-        chunk = ready[position : position + granted]
-        position += granted
-        results = list(pool.map(lambda item: _send_one(item, client, connection), chunk))
-        if not _record(chunk, results, report):
-            position = len(ready)
-        db.session.commit()
-        if report.paused:
-            break
-    _release(owner)
+    stop = threading.Event()
+    results = list(pool.map(lambda item: _send_one(item, client, limiter, connection, stop), ready))
+    _record(ready, results, report)
+    _release(owner)  # what was not sent (no grant in time, or sending paused) goes back to the outbox
     db.session.commit()
     return not report.paused
 
@@ -250,11 +244,20 @@ def _prepare(ids: list[int], connection, report: DrainReport) -> list[Ready]:
     return ready
 
 
-def _send_one(item: Ready, client, connection):
-    """Runs in a pool thread: one HTTP call, then the sent-marker at once (see the module docstring)."""
+def _send_one(item: Ready, client, limiter, connection, stop: threading.Event):
+    """Runs in a pool thread: a grant, one HTTP call, then the sent-marker at once (module docstring).
+
+    Each send takes its own grant just before it leaves, so what Meta sees per second is what the
+    limiter allowed (granting a whole batch at once would let its sends trickle into the next second).
+    Returns the SendResult, the GraphError, or None when it was not sent.
+    """
+    if stop.is_set() or not limiter.acquire(1, timeout=GRANT_TIMEOUT):
+        return None
     try:
         result = client.send(item.body)
     except GraphError as exc:
+        if exc.disposition is Disposition.PAUSE:
+            stop.set()  # the token is refused: the other threads must not send either
         return exc
     try:
         connection.set(MARKER_KEY.format(item.message_id), result.wamid, ex=MARKER_TTL)

@@ -57,6 +57,13 @@ def find(name: str, language: str) -> MessageTemplate | None:
     )
 
 
+def all_templates() -> list[MessageTemplate]:
+    """Every template known, by name and language."""
+    return list(
+        db.session.scalars(select(MessageTemplate).order_by(MessageTemplate.name, MessageTemplate.language))
+    )
+
+
 def approved() -> list[MessageTemplate]:
     """Templates that may be sent, by name and language."""
     rows = db.session.scalars(

@@ -45,4 +45,13 @@ def register_web(app: Flask) -> None:
 
     @app.context_processor
     def shell_context():
-        return {"nav_items": NAV_ITEMS, "url_map_endpoints": app.view_functions}
+        return {"nav_items": NAV_ITEMS, "url_map_endpoints": app.view_functions, "sending_paused": _paused}
+
+
+def _paused() -> dict | None:
+    """Why sending is paused, for the alert on every page (None while sending runs)."""
+    from flask_login import current_user
+
+    from flowapp.services import graph
+
+    return graph.paused() if current_user.is_authenticated else None

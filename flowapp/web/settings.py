@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, abort, current_app, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from redis.exceptions import RedisError
 
-from flowapp.services import workers
+from flowapp.extensions import db
+from flowapp.services import graph, templates, workers
+from flowapp.whatsapp.errors import GraphError
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
@@ -27,8 +29,28 @@ def index():
     }
     webhook_url = url_for("main.index", _external=True) + "webhooks/whatsapp"
     return render_template(
-        "settings/index.html", connection=connection, webhook_url=webhook_url, jobs=workers.overview()
+        "settings/index.html",
+        connection=connection,
+        webhook_url=webhook_url,
+        jobs=workers.overview(),
+        templates=templates.all_templates(),
     )
+
+
+@bp.post("/templates/refresh")
+def refresh_templates():
+    """Fetch the business account's message templates from Meta now."""
+    try:
+        counts = templates.sync(graph.client())
+    except GraphError as exc:
+        db.session.rollback()
+        flash(f"Meta refused the request: {exc.reason}", "error")
+        return redirect(url_for("settings.index", _anchor="templates"))
+    db.session.commit()
+    flash(
+        f"Templates refreshed: {counts['created']} new, {counts['updated']} updated, {counts['gone']} removed."
+    )
+    return redirect(url_for("settings.index", _anchor="templates"))
 
 
 @bp.post("/workers/ping")

@@ -1,4 +1,4 @@
-"""The send pipeline against the sandbox's mock Graph API: order, retries, backoff, pause, no duplicates."""
+"""The send pipeline against the sandbox's graph_mock Graph API: order, retries, backoff, pause, no duplicates."""
 
 from datetime import timedelta
 
@@ -8,33 +8,18 @@ from sqlalchemy import select, update
 
 from flowapp.extensions import db
 from flowapp.models import Message, OutboxEntry, utcnow
-from flowapp.sandbox import MockConfig, MockServer
 from flowapp.services import delivery, graph
 from flowapp.services.outbound import queue_message
 from tests import factories
 
 
-@pytest.fixture
-def mock(app):
-    """The mock Graph API, with this app's client pointed at it (no status webhooks here)."""
-    with MockServer(MockConfig(statuses=False)) as server:
-        previous = app.config["GRAPH_API_URL"]
-        app.config["GRAPH_API_URL"] = server.url
-        app.extensions.pop("flowapp_graph", None)
-        yield server
-        app.config["GRAPH_API_URL"] = previous
-        client = app.extensions.pop("flowapp_graph", None)
-        if client is not None:
-            client.close()
+def fault(graph_mock, **rule):
+    requests.post(f"{graph_mock.url}/_mock/faults", json=rule, timeout=5).raise_for_status()
 
 
-def fault(mock, **rule):
-    requests.post(f"{mock.url}/_mock/faults", json=rule, timeout=5).raise_for_status()
-
-
-def sent_to(mock, wa_id=None) -> list[dict]:
+def sent_to(graph_mock, wa_id=None) -> list[dict]:
     params = {"to": wa_id} if wa_id else {}
-    return requests.get(f"{mock.url}/_mock/messages", params=params, timeout=5).json()["messages"]
+    return requests.get(f"{graph_mock.url}/_mock/messages", params=params, timeout=5).json()["messages"]
 
 
 def contact_conversation(wa_id):
@@ -54,7 +39,7 @@ def make_due():
     db.session.commit()
 
 
-def test_messages_are_sent_and_marked(mock, session, redis):
+def test_messages_are_sent_and_marked(graph_mock, session, redis):
     """Queued messages reach the Graph API; each gets its wamid and status sent; the outbox empties."""
     alice, bob = contact_conversation("15551230001"), contact_conversation("15551230002")
     messages = queue_texts(alice, "a1", "a2") + queue_texts(bob, "b1")
@@ -63,47 +48,47 @@ def test_messages_are_sent_and_marked(mock, session, redis):
     for message in messages:
         db.session.refresh(message)
         assert message.status == "sent" and message.wamid.startswith("wamid.") and message.send_attempts == 1
-    assert [m["body"]["text"]["body"] for m in sent_to(mock, "15551230001")] == ["a1", "a2"]
-    bob_body = sent_to(mock, "15551230002")[0]["body"]
+    assert [m["body"]["text"]["body"] for m in sent_to(graph_mock, "15551230001")] == ["a1", "a2"]
+    bob_body = sent_to(graph_mock, "15551230002")[0]["body"]
     assert bob_body["biz_opaque_callback_data"] == f"flowapp:{messages[2].id}"
     assert db.session.scalar(select(OutboxEntry)) is None
 
 
-def test_retry_keeps_one_contacts_order(mock, session, redis):
+def test_retry_keeps_one_contacts_order(graph_mock, session, redis):
     """A retried message holds back that contact's later ones; other contacts are not held up."""
     alice, bob = contact_conversation("15551230001"), contact_conversation("15551230002")
     first, second = queue_texts(alice, "first", "second")
     queue_texts(bob, "bob")
-    fault(mock, code=131000, to="15551230001", count=1)
+    fault(graph_mock, code=131000, to="15551230001", count=1)
     report = delivery.drain()
     assert report.retried == 1 and report.sent == 1
-    assert [m["to"] for m in sent_to(mock)] == ["15551230002"]
+    assert [m["to"] for m in sent_to(graph_mock)] == ["15551230002"]
     db.session.refresh(first)
     assert first.status == "queued" and first.send_attempts == 1
     make_due()
     delivery.drain()
-    assert [m["body"]["text"]["body"] for m in sent_to(mock, "15551230001")] == ["first", "second"]
+    assert [m["body"]["text"]["body"] for m in sent_to(graph_mock, "15551230001")] == ["first", "second"]
 
 
-def test_retry_after_is_honoured(mock, session, redis):
+def test_retry_after_is_honoured(graph_mock, session, redis):
     """A Retry-After from Meta pushes the next attempt at least that far."""
     (message,) = queue_texts(contact_conversation("15551230001"), "hi")
-    fault(mock, code=4, http_status=429, retry_after=120, count=1)
+    fault(graph_mock, code=4, http_status=429, retry_after=120, count=1)
     delivery.drain()
     entry = db.session.get(OutboxEntry, message.id)
     assert entry.next_attempt_at >= utcnow() + timedelta(seconds=115)
 
 
-def test_pair_rate_limit_backs_off_that_recipient_only(mock, session, redis):
+def test_pair_rate_limit_backs_off_that_recipient_only(graph_mock, session, redis):
     """131056 delays only that recipient, by 4**n seconds, and counts the backoffs."""
     alice, bob = contact_conversation("15551230001"), contact_conversation("15551230002")
     (message,) = queue_texts(alice, "a")
     queue_texts(bob, "b")
-    fault(mock, code=131056, to="15551230001", count=2)
+    fault(graph_mock, code=131056, to="15551230001", count=2)
     delivery.drain()
     entry = db.session.get(OutboxEntry, message.id)
     assert entry.pair_backoffs == 1 and entry.next_attempt_at > utcnow()
-    assert [m["to"] for m in sent_to(mock)] == ["15551230002"]
+    assert [m["to"] for m in sent_to(graph_mock)] == ["15551230002"]
     make_due()
     delivery.drain()
     db.session.refresh(entry)
@@ -114,10 +99,10 @@ def test_pair_rate_limit_backs_off_that_recipient_only(mock, session, redis):
 
 
 @pytest.mark.parametrize("code", [131047, 131026, 131051, 132000, 132001, 100, 368, 131031])
-def test_permanent_errors_fail_with_a_reason(mock, session, redis, code):
+def test_permanent_errors_fail_with_a_reason(graph_mock, session, redis, code):
     """Codes that cannot succeed fail the message at once, with Meta's code and a readable reason."""
     message, after = queue_texts(contact_conversation("15551230001"), "doomed", "next")
-    fault(mock, code=code, count=1)
+    fault(graph_mock, code=code, count=1)
     delivery.drain()
     db.session.refresh(message)
     assert message.status == "failed" and message.error_code == code and message.error_details
@@ -125,10 +110,10 @@ def test_permanent_errors_fail_with_a_reason(mock, session, redis, code):
     assert db.session.get(Message, after.id).status == "sent"  # the line moves on
 
 
-def test_last_retry_fails_the_message(mock, session, redis):
+def test_last_retry_fails_the_message(graph_mock, session, redis):
     """After the last attempt a retryable error fails the message with its error."""
     (message,) = queue_texts(contact_conversation("15551230001"), "x")
-    fault(mock, code=131016, http_status=500, count=delivery.MAX_ATTEMPTS)
+    fault(graph_mock, code=131016, http_status=500, count=delivery.MAX_ATTEMPTS)
     for _ in range(delivery.MAX_ATTEMPTS):
         delivery.drain()
         make_due()
@@ -137,7 +122,7 @@ def test_last_retry_fails_the_message(mock, session, redis):
     assert message.send_attempts == delivery.MAX_ATTEMPTS
 
 
-def test_network_error_is_retried(app, mock, session, redis):
+def test_network_error_is_retried(app, graph_mock, session, redis):
     """Meta unreachable: the message stays queued for a retry."""
     app.config["GRAPH_API_URL"] = "http://127.0.0.1:9"
     app.extensions.pop("flowapp_graph", None)
@@ -147,10 +132,10 @@ def test_network_error_is_retried(app, mock, session, redis):
     assert db.session.get(OutboxEntry, message.id).next_attempt_at is not None
 
 
-def test_expired_token_pauses_everything_and_loses_nothing(mock, session, redis):
+def test_expired_token_pauses_everything_and_loses_nothing(graph_mock, session, redis):
     """190 pauses sending (an alert), the message stays queued untouched, and resumes when the token works."""
     (message,) = queue_texts(contact_conversation("15551230001"), "x")
-    fault(mock, code=190, count=2)  # one for the send, one for the first probe
+    fault(graph_mock, code=190, count=2)  # one for the send, one for the first probe
     report = delivery.drain()
     assert report.paused and graph.paused()["code"] == 190
     db.session.refresh(message)
@@ -162,17 +147,17 @@ def test_expired_token_pauses_everything_and_loses_nothing(mock, session, redis)
     assert delivery.drain().sent == 1
 
 
-def test_already_sent_message_is_never_sent_again(mock, session, redis):
+def test_already_sent_message_is_never_sent_again(graph_mock, session, redis):
     """A lease that expired after Meta accepted the send (the marker is there) is not re-sent."""
     (message,) = queue_texts(contact_conversation("15551230001"), "once")
     redis.set(delivery.MARKER_KEY.format(message.id), "wamid.FROMEARLIER")
     report = delivery.drain()
-    assert report.sent == 0 and sent_to(mock) == []
+    assert report.sent == 0 and sent_to(graph_mock) == []
     db.session.refresh(message)
     assert message.wamid == "wamid.FROMEARLIER" and message.status == "sent"
 
 
-def test_window_closed_before_sending(mock, session, redis):
+def test_window_closed_before_sending(graph_mock, session, redis):
     """If the 24-hour window closed while the message waited, it fails without calling Meta."""
     conversation = contact_conversation("15551230001")
     (message,) = queue_texts(conversation, "late")
@@ -181,10 +166,10 @@ def test_window_closed_before_sending(mock, session, redis):
     delivery.drain()
     db.session.refresh(message)
     assert message.status == "failed" and message.error_code == 131047
-    assert sent_to(mock) == []
+    assert sent_to(graph_mock) == []
 
 
-def test_leased_rows_are_not_claimed_twice(mock, session, redis):
+def test_leased_rows_are_not_claimed_twice(graph_mock, session, redis):
     """Two drainers never claim the same head."""
     queue_texts(contact_conversation("15551230001"), "a")
     queue_texts(contact_conversation("15551230002"), "b")

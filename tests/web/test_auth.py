@@ -119,3 +119,12 @@ def test_password_is_hashed_with_scrypt(admin):
     """Passwords are stored as scrypt hashes, never as text."""
     assert admin.password_hash.startswith("scrypt:")
     assert "correct horse battery" not in admin.password_hash
+
+
+def test_paused_sending_shows_an_alert_on_every_page(logged_in):
+    """While Meta refuses the token, every page says sending is paused."""
+    from flowapp.services import settings
+
+    settings.put("sending_paused", {"reason": "Access token expired.", "code": 190, "since": "now"})
+    for path in ("/inbox/", "/automations/", "/settings/"):
+        assert "Sending is paused." in logged_in.get(path).get_data(as_text=True)

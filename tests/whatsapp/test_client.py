@@ -303,9 +303,10 @@ def test_phone_number_asks_for_its_fields(meta, client):
 
 
 def test_one_log_line_per_call_without_secrets(meta, client, caplog):
-    """Each call logs method, path, status, time and wamid or error code; never the token or the text."""
+    """Each call logs method, path, status, time and wamid or error code (successes at DEBUG, errors at
+    WARNING); never the token or the text."""
     meta.route("POST", MESSAGES, Reply(200, SENT))
-    caplog.set_level(logging.INFO, logger="flowapp.whatsapp.client")
+    caplog.set_level(logging.DEBUG, logger="flowapp.whatsapp.client")
     client.send(payloads.text("+16505551234", "my secret diagnosis"))
     meta.route("POST", MESSAGES, graph_error(131026, "Message undeliverable"))
     with pytest.raises(GraphError):
@@ -313,6 +314,8 @@ def test_one_log_line_per_call_without_secrets(meta, client, caplog):
     meta.route("GET", f"/v25.0/{PN}", Reply(200, {}))
     client.phone_number()
     lines = [r.getMessage() for r in caplog.records if r.name == "flowapp.whatsapp.client"]
+    levels = [r.levelno for r in caplog.records if r.name == "flowapp.whatsapp.client"]
+    assert levels == [logging.DEBUG, logging.WARNING, logging.DEBUG]
     assert len(lines) == 3
     assert lines[0].startswith(f"POST {MESSAGES} 200 ") and lines[0].endswith("ms wamid=wamid.HBgLSENT")
     assert lines[1].startswith(f"POST {MESSAGES} 400 ") and lines[1].endswith("ms error code=131026")
