@@ -48,7 +48,8 @@ def refresh_templates():
         return redirect(url_for("settings.index", _anchor="templates"))
     db.session.commit()
     flash(
-        f"Templates refreshed: {counts['created']} new, {counts['updated']} updated, {counts['gone']} removed."
+        f"Templates refreshed: {counts['created']} new, {counts['updated']} updated, "
+        f"{counts['gone']} removed."
     )
     return redirect(url_for("settings.index", _anchor="templates"))
 

@@ -1,4 +1,4 @@
-"""The send pipeline against the sandbox's graph_mock Graph API: order, retries, backoff, pause, no duplicates."""
+"""The send pipeline against the sandbox's mock Graph API: order, retries, backoff, pause, no duplicates."""
 
 from datetime import timedelta
 
