@@ -109,6 +109,8 @@ def run_wrk(url: str, script: Path, duration: int, connections: int, threads: in
         check=True,
     )
     out = result.stdout
+    if "LATENCY" not in out:
+        raise RuntimeError(f"wrk did not finish its run:\n{out}\n{result.stderr}")
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     p50, p99, worst = (int(v) / 1000 for v in re.search(r"LATENCY (\d+) (\d+) (\d+)", out).groups())
     non2xx = int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", out)) else 0

@@ -78,10 +78,14 @@ def scheduler(interval: float, burst: bool) -> None:
     from rq_scheduler import Scheduler
 
     from flowapp.jobs import schedule
+    from flowapp.services import deadlines
 
     app = current_app._get_current_object()
     rq_scheduler = Scheduler(queue_name="default", connection=get_redis(app), interval=interval)
     schedule.reconcile(rq_scheduler)
+    # The database holds every wait's deadline; Redis may have lost their jobs (flushed, restarted).
+    deadlines.rebuild()
+    db.session.remove()
     log.info("scheduler running every %.1fs", interval)
     rq_scheduler.run(burst=burst)
 

@@ -86,6 +86,10 @@ class Config:
     # How many send loops may run at once (each in its own worker).
     SEND_PARALLEL = 2
     LOG_RETENTION_DAYS = 30
+    # A run older than this expires (its waits included).
+    MAX_RUN_AGE_DAYS = 30
+    # The HTTP request node refuses private, loopback and link-local addresses unless this is on.
+    HTTP_ALLOW_PRIVATE = False
     # Webhook bodies arriving together are stored in one transaction (see services/intake_writer.py).
     INTAKE_GROUP_COMMIT = True
     # Seconds a request may spend before its log line is marked slow.
@@ -124,6 +128,8 @@ class Config:
             "SEND_PARALLEL": _env_int("SEND_PARALLEL", cls.SEND_PARALLEL),
             "LOG_RETENTION_DAYS": _env_int("LOG_RETENTION_DAYS", cls.LOG_RETENTION_DAYS),
             "INTAKE_GROUP_COMMIT": _env_bool("INTAKE_GROUP_COMMIT", cls.INTAKE_GROUP_COMMIT),
+            "MAX_RUN_AGE_DAYS": _env_int("MAX_RUN_AGE_DAYS", cls.MAX_RUN_AGE_DAYS),
+            "HTTP_ALLOW_PRIVATE": _env_bool("HTTP_ALLOW_PRIVATE", cls.HTTP_ALLOW_PRIVATE),
         }
         return values
 

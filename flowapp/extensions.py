@@ -6,6 +6,8 @@ importing this module or creating an app never opens a connection.
 
 from __future__ import annotations
 
+import logging
+
 from flask import Flask, current_app
 from flask_htmx import HTMX
 from flask_login import LoginManager
@@ -42,16 +44,31 @@ def init_app(app: Flask) -> None:
             _tune_sqlite(db.engine)
 
 
+def after_commit(callback, *args) -> None:
+    """Run `callback(*args)` once the current transaction commits (dropped if it rolls back).
+
+    Jobs are enqueued this way, so a worker never looks for a row that is not committed yet.
+    """
+    db.session.info.setdefault("after_commit", []).append((callback, args))
+
+
 def _after_commit(session) -> None:
-    """Wake the send pipeline once the messages a transaction queued are committed (never before)."""
+    """Wake the send pipeline and enqueue the jobs a transaction asked for, now that it committed."""
+    callbacks = session.info.pop("after_commit", [])
     if session.info.pop("kick_outbox", False):
         from flowapp.services.delivery import kick
 
-        kick()
+        callbacks.append((kick, ()))
+    for callback, args in callbacks:
+        try:
+            callback(*args)
+        except Exception:  # the commit happened; a lost wake-up is caught by the periodic sweeps
+            logging.getLogger("flowapp.database").exception("after-commit callback %s failed", callback)
 
 
 def _after_rollback(session) -> None:
     session.info.pop("kick_outbox", None)
+    session.info.pop("after_commit", None)
 
 
 def _tune_sqlite(engine) -> None:

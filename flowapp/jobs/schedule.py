@@ -38,6 +38,11 @@ PERIODIC: list[Periodic] = [
     Periodic("flowapp.jobs.sends.kick_outbox", "* * * * *", queue="sends"),
     Periodic("flowapp.jobs.sends.probe_token", "* * * * *", queue="sends"),
     Periodic("flowapp.jobs.sends.sync_templates", "17 3 * * *"),
+    Periodic("flowapp.jobs.automations.fire_scheduled_triggers", "* * * * *"),
+    Periodic("flowapp.jobs.automations.sweep_deadlines", "* * * * *"),
+    Periodic("flowapp.jobs.automations.expire_runs", "7 * * * *"),
+    Periodic("flowapp.jobs.automations.aggregate_analytics", "5 * * * *"),
+    Periodic("flowapp.jobs.automations.cleanup_logs", "30 4 * * 0"),
 ]
 
 

@@ -1,14 +1,248 @@
-"""The automation layer's entry points, called by inbound processing and by the scheduler."""
+"""Runs: the host around the pure engine. Start and resume runs, persist their state and log, and
+turn the engine's effects into queued messages, contact updates, HTTP calls and deadlines.
+
+One contact's events are handled one at a time: every entry point locks the contact's row first
+(SELECT ... FOR UPDATE on PostgreSQL; SQLite's write lock does the same), so a reply and a timeout
+for the same contact never race. A run stays on the version it started on.
+"""
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
-from flowapp.models import Message
+from flask import current_app
+from sqlalchemy import select
+
+from flowapp import engine
+from flowapp.extensions import db
+from flowapp.models import (
+    ACTIVE_RUN_STATUSES,
+    Automation,
+    AutomationLog,
+    AutomationRun,
+    Contact,
+    Conversation,
+    Message,
+    utcnow,
+)
+from flowapp.services import run_effects, settings, triggers
+from flowapp.services.inbound import upsert_conversation
 
 log = logging.getLogger("flowapp.automations")
 
+# Inbound types that are not something the customer said to the bot.
+NOT_ACTIONABLE = {"reaction", "edit", "revoke", "system", "unsupported"}
+MAX_STEPS = 100
 
-def handle_inbound(message: Message) -> None:
-    """Hand a newly stored inbound message to the automations (runs waiting for it, triggers)."""
-    log.debug("inbound message %s handed to automations", message.id)
+
+def handle_inbound(message: Message) -> AutomationRun | None:
+    """Hand a newly stored inbound message to the automations: the contact's waiting run first,
+    unless a keyword marked "interrupts" matches; otherwise the best matching trigger starts a run."""
+    if message.type in NOT_ACTIONABLE:
+        return None
+    conversation = message.conversation
+    contact = lock_contact(conversation.contact_id)
+    if conversation.bot_paused:
+        return None  # a person has taken over this conversation
+    event_data = reply_data(message)
+    waiting = waiting_run(contact)
+    candidates = triggers.matching(message, contact)
+    interrupting = [a for a in candidates if a.trigger.get("interrupts")]
+    if waiting is not None and not interrupting:
+        return resume_run(waiting, engine.Event("reply", event_data), message=message)
+    if waiting is not None:
+        end_run(waiting, "interrupted", f"interrupted by keyword of automation {interrupting[0].id}")
+        candidates = interrupting
+    for automation in candidates:
+        run = start_run(
+            automation,
+            contact,
+            trigger_data={"type": automation.trigger.get("type"), "message": event_data},
+            message=message,
+        )
+        if run is not None:
+            return run
+    return None
+
+
+def lock_contact(contact_id: int) -> Contact:
+    """The contact, locked for this transaction: its events are handled one at a time."""
+    return db.session.get(Contact, contact_id, with_for_update=True, populate_existing=True)
+
+
+def waiting_run(contact: Contact) -> AutomationRun | None:
+    """The contact's run that waits for a reply (the most recent, if several)."""
+    return db.session.scalar(
+        select(AutomationRun)
+        .where(
+            AutomationRun.contact_id == contact.id,
+            AutomationRun.status == "waiting",
+            AutomationRun.paused.is_(False),
+        )
+        .order_by(AutomationRun.id.desc())
+        .limit(1)
+    )
+
+
+def reply_data(message: Message) -> dict:
+    return {
+        "text": message.text or "",
+        "type": message.type,
+        "reply_id": message.payload.get("reply_id"),
+        "wamid": message.wamid,
+    }
+
+
+def start_run(
+    automation: Automation,
+    contact: Contact,
+    *,
+    trigger_data: dict | None = None,
+    message: Message | None = None,
+    parent: AutomationRun | None = None,
+    broadcast_id: int | None = None,
+) -> AutomationRun | None:
+    """Start `automation` for `contact` on its published version. None when it cannot start
+    (not published, or the contact already has an active run of it)."""
+    version = automation.published_version
+    if version is None:
+        return None
+    if _active_run_of(automation, contact) is not None:
+        log.info("contact %s already runs automation %s; not starting another", contact.id, automation.id)
+        return None
+    run = AutomationRun(
+        automation=automation,
+        version=version,
+        contact=contact,
+        status="running",
+        trigger=trigger_data or {},
+        parent_run_id=parent.id if parent else None,
+        broadcast_id=broadcast_id,
+        variables={},
+        state={},
+    )
+    db.session.add(run)
+    db.session.flush()
+    _log(
+        run,
+        None,
+        "version",
+        {"automation": automation.name, "version": version.number, "trigger": trigger_data or {}},
+    )
+    now = utcnow()
+    result = engine.start(version.graph, context(run, contact, message, now), now, max_steps=MAX_STEPS)
+    apply_result(run, result, message)
+    return run
+
+
+def resume_run(run: AutomationRun, event: engine.Event, *, message: Message | None = None) -> AutomationRun:
+    """Wake a run with an event (reply, timeout, delay over, HTTP result, sub-run done)."""
+    contact = run.contact
+    now = utcnow()
+    max_age = current_app.config.get("MAX_RUN_AGE_DAYS", 30)
+    if (now - run.started_at).days >= max_age:
+        end_run(run, "expired", f"older than {max_age} days")
+        return run
+    result = engine.resume(
+        run.version.graph,
+        engine.RunState.from_dict(run.state),
+        event,
+        context(run, contact, message, now),
+        now,
+        max_steps=MAX_STEPS,
+    )
+    apply_result(run, result, message)
+    return run
+
+
+def context(run: AutomationRun, contact: Contact, message: Message | None, now: datetime) -> dict:
+    """What the engine may read: the contact, the trigger, the message, the account's time zone."""
+    conversation = db.session.scalar(select(Conversation).where(Conversation.contact_id == contact.id))
+    from flowapp.services.outbound import window_open
+
+    return {
+        "contact": contact_context(contact),
+        "trigger": run.trigger or {},
+        "message": reply_data(message) if message is not None else {},
+        "account_timezone": settings.get("timezone") or "UTC",
+        "random": (run.id * 2654435761 % 2**32 + run.state.get("steps", 0)) / 2**32,
+        "window_open": window_open(contact, now),
+        "conversation_id": conversation.id if conversation else None,
+    }
+
+
+def contact_context(contact: Contact) -> dict:
+    return {
+        "name": contact.name,
+        "wa_id": contact.wa_id,
+        "phone": f"+{contact.wa_id}",
+        "fields": dict(contact.fields or {}),
+        "tags": list(contact.tags or []),
+        "birthday": contact.birthday.isoformat() if contact.birthday else None,
+        "opted_out": contact.opted_out,
+        "timezone": contact.timezone,
+    }
+
+
+def apply_result(run: AutomationRun, result: engine.Result, message: Message | None) -> None:
+    """Persist what the engine decided and carry out its effects (flushed)."""
+    for entry in result.log:
+        _log(run, entry.node, entry.event, entry.detail)
+    state = result.state
+    run.state = state.to_dict()
+    run.variables = state.vars
+    run.current_node = state.node
+    run.status = state.status
+    run.wait_deadline = _deadline(state.wait)
+    run.error = state.error
+    conversation = upsert_conversation(run.contact)
+    for effect in result.effects:
+        run_effects.apply(run, effect, conversation)
+    if run.status not in ACTIVE_RUN_STATUSES:
+        _finish(run)
+    db.session.flush()
+
+
+def end_run(run: AutomationRun, status: str, reason: str) -> None:
+    """Stop a run from outside (interrupted, expired, ended by a person)."""
+    run.status = status
+    run.error = reason if status in ("failed", "expired") else run.error
+    run.wait_deadline = None
+    _log(run, run.current_node, status, {"reason": reason})
+    _finish(run)
+    db.session.flush()
+
+
+def _finish(run: AutomationRun) -> None:
+    run.ended_at = run.ended_at or utcnow()
+    run.wait_deadline = None
+    _log(run, run.current_node, "ended", {"status": run.status})
+    if run.parent_run_id:
+        parent = db.session.get(AutomationRun, run.parent_run_id)
+        if (
+            parent is not None
+            and parent.status == "waiting"
+            and (parent.state.get("wait") or {}).get("kind") == "run"
+        ):
+            resume_run(parent, engine.Event("run_done", {"status": run.status}))
+
+
+def _active_run_of(automation: Automation, contact: Contact) -> AutomationRun | None:
+    return db.session.scalar(
+        select(AutomationRun).where(
+            AutomationRun.automation_id == automation.id,
+            AutomationRun.contact_id == contact.id,
+            AutomationRun.status.in_(ACTIVE_RUN_STATUSES),
+        )
+    )
+
+
+def _deadline(wait: dict | None) -> datetime | None:
+    if not wait or not wait.get("deadline"):
+        return None
+    return datetime.fromisoformat(wait["deadline"])
+
+
+def _log(run: AutomationRun, node: str | None, event: str, detail: dict) -> None:
+    db.session.add(AutomationLog(run_id=run.id, node_id=node, event=event[:40], detail=detail or {}))

@@ -1,0 +1,97 @@
+"""Automation jobs: deadlines, HTTP calls, scheduled triggers, broadcasts, and upkeep."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import current_app
+
+from flowapp import engine
+from flowapp.extensions import db
+from flowapp.models import AutomationRun
+from flowapp.services import broadcasts, deadlines, http_node, maintenance, runner, triggers
+
+log = logging.getLogger("flowapp.jobs.automations")
+
+_EVENT_FOR_WAIT = {"delay": "delay_over", "reply": "timeout", "choice": "timeout"}
+
+
+def fire_deadline(run_id: int, token: str) -> str:
+    """Wake a run whose wait ended. A stale deadline (the run moved on) does nothing."""
+    run = db.session.get(AutomationRun, run_id)
+    if run is None:
+        return "gone"
+    runner.lock_contact(run.contact_id)
+    db.session.refresh(run)
+    wait = run.state.get("wait") or {}
+    if run.status != "waiting" or wait.get("token") != token or run.paused:
+        db.session.rollback()
+        return "stale"
+    kind = _EVENT_FOR_WAIT.get(wait.get("kind"))
+    if kind is None:
+        db.session.rollback()
+        return "not a timed wait"
+    runner.resume_run(run, engine.Event(kind, {"node": wait.get("node"), "token": token}))
+    db.session.commit()
+    return run.status
+
+
+def perform_http(run_id: int, token: str, request: dict) -> str:
+    """Make an HTTP request node's call (no lock held meanwhile), then resume its run with the result."""
+    result = http_node.call(request, allow_private=current_app.config.get("HTTP_ALLOW_PRIVATE", False))
+    run = db.session.get(AutomationRun, run_id)
+    if run is None:
+        return "gone"
+    runner.lock_contact(run.contact_id)
+    db.session.refresh(run)
+    wait = run.state.get("wait") or {}
+    if run.status != "waiting" or wait.get("kind") != "http" or wait.get("token") != token:
+        db.session.rollback()
+        return "stale"
+    runner.resume_run(run, engine.Event("http_result", result))
+    db.session.commit()
+    return f"{result['status']} {run.status}"
+
+
+def sweep_deadlines() -> int:
+    """Periodic: fire deadlines that passed without their job (Redis flushed, a job lost)."""
+    count = 0
+    for run_id, token in deadlines.overdue():
+        if token and fire_deadline(run_id, token) != "stale":
+            count += 1
+    db.session.commit()
+    return count
+
+
+def expire_runs() -> int:
+    """Periodic: end runs older than MAX_RUN_AGE_DAYS."""
+    count = maintenance.expire_old_runs(current_app.config.get("MAX_RUN_AGE_DAYS", 30))
+    db.session.commit()
+    return count
+
+
+def fire_scheduled_triggers() -> int:
+    """Every minute: date-field triggers (birthdays...) and cron/one-off schedules."""
+    started = triggers.fire_date_triggers() + triggers.fire_schedules()
+    db.session.commit()
+    return started
+
+
+def run_broadcast(broadcast_id: int) -> dict:
+    """Start an automation for every contact of a broadcast's audience, recording progress."""
+    return broadcasts.run(broadcast_id)
+
+
+def aggregate_analytics() -> int:
+    """Hourly: roll messages and runs up into the analytics counters."""
+    count = maintenance.aggregate_analytics()
+    db.session.commit()
+    return count
+
+
+def cleanup_logs() -> int:
+    """Weekly: delete automation logs and processed webhook bodies older than the retention (never
+    messages)."""
+    count = maintenance.cleanup(current_app.config.get("LOG_RETENTION_DAYS", 30))
+    db.session.commit()
+    return count

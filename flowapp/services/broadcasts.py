@@ -1,0 +1,98 @@
+"""Broadcasts: an automation started for an audience (manual, API or a schedule), with progress.
+
+Creating a broadcast counts its audience and commits; a job then starts the runs in batches and
+records how many started and how many were skipped (opted out, or already running it).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+
+from flowapp.extensions import after_commit, db
+from flowapp.jobs import enqueue
+from flowapp.models import Automation, Broadcast, Contact, User, utcnow
+
+log = logging.getLogger("flowapp.automations")
+
+BATCH = 200
+
+
+def audience_ids(audience: dict) -> list[int]:
+    """Contacts matching {"contact_ids": [...]} or {"tags": [...], "fields": {...}} (all must hold)."""
+    query = select(Contact).where(Contact.opted_out.is_(False)).order_by(Contact.id)
+    if audience.get("contact_ids"):
+        query = query.where(Contact.id.in_([int(i) for i in audience["contact_ids"]]))
+    tags = set(audience.get("tags") or [])
+    fields = audience.get("fields") or {}
+    ids = []
+    for contact in db.session.scalars(query):
+        if tags and not tags <= set(contact.tags or []):
+            continue
+        if any(str((contact.fields or {}).get(k, "")) != str(v) for k, v in fields.items()):
+            continue
+        ids.append(contact.id)
+    return ids
+
+
+def create(automation: Automation, audience: dict, *, user: User | None = None, note: str = "") -> Broadcast:
+    """Record a broadcast of `automation` to `audience` and start it once committed (flushed)."""
+    ids = audience_ids(audience)
+    broadcast = Broadcast(
+        automation_id=automation.id,
+        audience={**audience, "note": note},
+        status="queued",
+        total=len(ids),
+        created_by_id=user.id if user else None,
+    )
+    db.session.add(broadcast)
+    db.session.flush()
+    from flowapp.jobs.automations import run_broadcast
+
+    broadcast_id = broadcast.id
+    after_commit(
+        lambda: enqueue(
+            "default", run_broadcast, broadcast_id, job_id=f"broadcast-{broadcast_id}", job_timeout=3600
+        )
+    )
+    return broadcast
+
+
+def run(broadcast_id: int) -> dict:
+    """Start the runs of a broadcast (the job's body: it commits per batch so progress is visible)."""
+    from flowapp.services import runner
+
+    broadcast = db.session.get(Broadcast, broadcast_id)
+    if broadcast is None or broadcast.status == "done":
+        return {"status": "nothing to do"}
+    automation = db.session.get(Automation, broadcast.automation_id)
+    broadcast.status = "running"
+    db.session.commit()
+    ids = audience_ids(broadcast.audience)
+    broadcast.total = len(ids)
+    for start in range(0, len(ids), BATCH):
+        for contact_id in ids[start : start + BATCH]:
+            contact = runner.lock_contact(contact_id)
+            run = runner.start_run(
+                automation,
+                contact,
+                broadcast_id=broadcast.id,
+                trigger_data={"type": "broadcast", "broadcast_id": broadcast.id},
+            )
+            if run is None:
+                broadcast.skipped += 1
+            else:
+                broadcast.started += 1
+        db.session.commit()
+    broadcast.status = "done"
+    broadcast.finished_at = utcnow()
+    db.session.commit()
+    log.info(
+        "broadcast %s: %d started, %d skipped of %d",
+        broadcast.id,
+        broadcast.started,
+        broadcast.skipped,
+        broadcast.total,
+    )
+    return {"started": broadcast.started, "skipped": broadcast.skipped, "total": broadcast.total}

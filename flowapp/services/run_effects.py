@@ -1,0 +1,125 @@
+"""Carrying out what the engine asks for: sends, contact updates, HTTP calls, deadlines, hand-offs."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+
+from flowapp import engine
+from flowapp.extensions import db
+from flowapp.models import AutomationLog, AutomationRun, Conversation
+from flowapp.services import deadlines
+from flowapp.services.outbound import SendRefused, queue_message
+
+log = logging.getLogger("flowapp.automations")
+
+
+def apply(run: AutomationRun, effect: engine.Effect, conversation: Conversation) -> None:
+    """Perform one effect for `run` (flushed). Failures are logged on the run, never raised."""
+    handler = _HANDLERS.get(effect.kind)
+    if handler is None:
+        _note(run, effect.node, "effect_ignored", {"kind": effect.kind})
+        return
+    handler(run, effect, conversation)
+
+
+def _send(run: AutomationRun, effect: engine.Effect, conversation: Conversation) -> None:
+    try:
+        message = queue_message(
+            conversation, effect.data, author_type="run", run_id=run.id, node_id=effect.node
+        )
+    except SendRefused as exc:
+        # The engine moved on; the activity log says why the customer did not get this message.
+        _note(run, effect.node, "send_refused", {"field": exc.field, "reason": exc.reason})
+        log.warning("run %s node %s: send refused: %s", run.id, effect.node, exc)
+        return
+    _note(run, effect.node, "queued", {"message_id": message.id, "type": effect.data.get("type")})
+
+
+def _update_contact(run: AutomationRun, effect: engine.Effect, _conversation) -> None:
+    contact = run.contact
+    data = effect.data
+    if data.get("name"):
+        contact.display_name = str(data["name"])[:256]
+    if data.get("fields"):
+        contact.fields = {**(contact.fields or {}), **data["fields"]}
+    if data.get("birthday"):
+        try:
+            contact.birthday = date.fromisoformat(str(data["birthday"])[:10])
+        except ValueError:
+            _note(run, effect.node, "invalid_birthday", {"value": str(data["birthday"])[:40]})
+    tags = [t for t in (contact.tags or []) if t not in set(data.get("remove_tags") or [])]
+    tags += [t for t in data.get("add_tags") or [] if t not in tags]
+    contact.tags = tags
+    if "opted_out" in data and data["opted_out"] is not None:
+        contact.opted_out = bool(data["opted_out"])
+    _note(run, effect.node, "contact_updated", {k: v for k, v in data.items() if v not in (None, [], {})})
+
+
+def _http(run: AutomationRun, effect: engine.Effect, _conversation) -> None:
+    from flowapp.jobs.automations import perform_http
+
+    token = (run.state.get("wait") or {}).get("token")
+    deadlines.after_commit_enqueue(
+        perform_http,
+        run.id,
+        token,
+        effect.data,
+        queue="default",
+        job_id=deadlines.job_id(run.id, token).replace("deadline-", "http-", 1),
+    )
+
+
+def _wait_until(run: AutomationRun, effect: engine.Effect, _conversation) -> None:
+    # The deadline is already on the run row (the database is the source of truth); this only
+    # asks the scheduler to wake the run on time.
+    deadlines.schedule_after_commit(run.id, effect.data["token"], effect.data["deadline"])
+
+
+def _handoff(run: AutomationRun, effect: engine.Effect, conversation: Conversation) -> None:
+    conversation.needs_human = True
+    conversation.bot_paused = True
+    conversation.handoff_reason = (effect.data.get("reason") or "The automation handed over to a person.")[
+        :500
+    ]
+    if conversation.status == "closed":
+        conversation.status = "open"
+    _note(run, effect.node, "handed_off", {"reason": conversation.handoff_reason})
+
+
+def _log_message(run: AutomationRun, effect: engine.Effect, _conversation) -> None:
+    _note(run, effect.node, "log", {"message": str(effect.data.get("message", ""))[:2000]})
+
+
+def _start_run(run: AutomationRun, effect: engine.Effect, _conversation) -> None:
+    from flowapp.models import Automation
+    from flowapp.services import runner
+
+    target = db.session.get(Automation, effect.data.get("automation_id"))
+    child = None
+    if target is not None and target.status == "active":
+        child = runner.start_run(
+            target,
+            run.contact,
+            trigger_data={"type": "run_automation", "parent": run.id},
+            parent=run if effect.data.get("wait", True) else None,
+        )
+    if child is None:
+        _note(run, effect.node, "subflow_not_started", {"automation_id": effect.data.get("automation_id")})
+        if effect.data.get("wait", True) and run.status == "waiting":
+            runner.resume_run(run, engine.Event("run_done", {"status": "failed"}))
+
+
+def _note(run: AutomationRun, node: str | None, event: str, detail: dict) -> None:
+    db.session.add(AutomationLog(run_id=run.id, node_id=node, event=event, detail=detail))
+
+
+_HANDLERS = {
+    "send": _send,
+    "update_contact": _update_contact,
+    "http": _http,
+    "wait_until": _wait_until,
+    "handoff": _handoff,
+    "log": _log_message,
+    "start_run": _start_run,
+}
