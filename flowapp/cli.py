@@ -15,7 +15,7 @@ log = logging.getLogger("flowapp.cli")
 
 
 def register_cli(app: Flask) -> None:
-    for command in (create_user, worker, scheduler, dev, ensure_demo_user):
+    for command in (create_user, worker, scheduler, dev, ensure_demo_user, sync_templates):
         app.cli.add_command(command)
 
 
@@ -47,6 +47,21 @@ def ensure_demo_user() -> None:
     click.echo(ensure_demo_login())
 
 
+@click.command("sync-templates")
+@with_appcontext
+def sync_templates() -> None:
+    """Fetch the business account's message templates from Meta now."""
+    from flowapp.services import graph, templates
+    from flowapp.whatsapp.errors import GraphError
+
+    try:
+        counts = templates.sync(graph.client())
+    except GraphError as exc:
+        raise click.ClickException(f"Meta refused: {exc.reason}") from None
+    db.session.commit()
+    click.echo(f"Templates: {counts['created']} new, {counts['updated']} updated, {counts['gone']} removed")
+
+
 @click.command("worker")
 @click.option("--queues", "-q", multiple=True, help="Queues to serve (default: all, in priority order).")
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
@@ -54,6 +69,7 @@ def ensure_demo_user() -> None:
 def worker(queues: tuple[str, ...], burst: bool) -> None:
     """Run an RQ worker on Flowapp's queues, with RQ's scheduler for retries."""
     from rq import Queue
+    from rq.worker import DequeueStrategy
 
     from flowapp.jobs import QUEUES
     from flowapp.jobs.worker import FlowappWorker
@@ -66,7 +82,14 @@ def worker(queues: tuple[str, ...], burst: bool) -> None:
     )
     log.info("worker %s serving %s", rq_worker.name, ", ".join(names))
     # with_scheduler: RQ's own scheduler moves jobs retried with an interval back to their queues.
-    rq_worker.work(burst=burst, with_scheduler=True, logging_level=current_app.config["LOG_LEVEL"])
+    # Round robin: a steady stream of inbound webhooks must not starve the sends (and the other way
+    # round) on a machine with a single worker.
+    rq_worker.work(
+        burst=burst,
+        with_scheduler=True,
+        logging_level=current_app.config["LOG_LEVEL"],
+        dequeue_strategy=DequeueStrategy.ROUND_ROBIN,
+    )
 
 
 @click.command("scheduler")

@@ -161,7 +161,9 @@ def run_stack(host: str = "127.0.0.1", port: int = 5000) -> int:
                 "wsgi:app",
             ],
         )
+        # Two workers: one can send while the other processes what customers wrote.
         stack.spawn("worker", [python, "-m", "flask", "--app", "wsgi", "worker"])
+        stack.spawn("worker-2", [python, "-m", "flask", "--app", "wsgi", "worker"])
         stack.spawn("scheduler", [python, "-m", "flask", "--app", "wsgi", "scheduler"])
         if app.config["SANDBOX"]:
             _spawn_mock(stack, app, host, port)

@@ -73,6 +73,7 @@ def _text(value: object) -> str:
 
 
 def is_empty(value: object) -> bool:
+    """None, blank text and empty lists or objects are empty; 0 and False are values."""
     if value is None:
         return True
     if isinstance(value, str):
@@ -89,7 +90,7 @@ def _equals(left: object, value: object) -> bool:
     return normalize(_text(left)) == normalize(_text(value))
 
 
-def test(
+def matches(
     op: str, left: object, value: object = None, value2: object = None, tags: list | None = None
 ) -> bool:
     """Whether `left` passes `op` against `value` (and `value2` for between); text is compared

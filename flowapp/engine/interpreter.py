@@ -140,6 +140,19 @@ def _stale_reason(state: RunState, event: Event) -> str | None:
     return None
 
 
+def _wake(run: Run, node: dict, event: Event, wait: dict):
+    """The port the waiting node takes for `event` (or WAIT to go on waiting)."""
+    node_id = node["id"]
+    run.note(node_id, "resumed", {"event": event.kind})
+    if event.kind == "reply":
+        run.replied(event.data)
+    if event.kind == "timeout":
+        run.note(node_id, "timeout", {"deadline": wait.get("deadline")})
+        return "timeout"
+    node_type = NODE_TYPES[node["type"]]
+    return _call(run, node_id, node["type"], node_type.resume, node.get("config") or {}, event, wait)
+
+
 def resume(
     graph: dict,
     state: RunState | dict,
@@ -167,19 +180,12 @@ def resume(
         _fail(run, state.node, "failed", str(exc))
         return run.result()
     wait, state.wait, state.status = state.wait, None, "running"
-    node_id = wait["node"]
-    node = nodes.get(node_id)
+    node = nodes.get(wait["node"])
     if node is None or NODE_TYPES.get(node.get("type")) is None:
-        _fail(run, node_id, "failed", f"the graph has no node {node_id!r} of a known type to resume")
+        _fail(
+            run, wait["node"], "failed", f"the graph has no node {wait['node']!r} of a known type to resume"
+        )
         return run.result()
-    run.note(node_id, "resumed", {"event": event.kind})
-    if event.kind == "reply":
-        run.replied(event.data)
-    if event.kind == "timeout":
-        run.note(node_id, "timeout", {"deadline": wait.get("deadline")})
-        port = "timeout"
-    else:
-        node_type = NODE_TYPES[node["type"]]
-        port = _call(run, node_id, node["type"], node_type.resume, node.get("config") or {}, event, wait)
-    _walk(run, nodes, edges, _after(run, edges, node_id, port), max_steps)
+    port = _wake(run, node, event, wait)
+    _walk(run, nodes, edges, _after(run, edges, node["id"], port), max_steps)
     return run.result()

@@ -27,8 +27,10 @@ class Issue:
 
 
 def error(node: str | None, field: str | None, message: str) -> Issue:
+    """An Issue that blocks publishing."""
     return Issue("error", node, field, message)
 
 
 def warning(node: str | None, field: str | None, message: str) -> Issue:
+    """An Issue worth a look that does not block publishing."""
     return Issue("warning", node, field, message)

@@ -49,7 +49,11 @@ def _v1_to_v2(document: dict) -> dict:
             {"from": edge.get("source"), "port": edge.get("source_port") or "next", "to": edge.get("target")}
         )
     meta = dict(document.get("meta") or {})
-    meta.update((key, value) for key, value in document.items() if key not in ("nodes", "edges", "meta", "spec_version"))
+    meta.update(
+        (key, value)
+        for key, value in document.items()
+        if key not in ("nodes", "edges", "meta", "spec_version")
+    )
     upgraded = {"spec_version": 2, "nodes": nodes, "edges": edges}
     if meta:
         upgraded["meta"] = meta

@@ -63,6 +63,7 @@ class Run:
         self._random: random.Random | None = None
 
     def result(self) -> Result:
+        """What start() or resume() returns for this call."""
         return Result(self.state, self.effects, self.log)
 
     def render(self, text: str | None) -> str:
@@ -80,9 +81,11 @@ class Run:
         return value
 
     def evaluate(self, expression: str):
+        """The value of an expression (a condition's left side) with the run's names."""
         return evaluate_in(expression, self.scope)
 
     def note(self, node_id: str | None, event: str, detail: dict | None = None) -> None:
+        """Add a line to the run's log (no effect for the host to perform)."""
         self.log.append(LogEntry(node_id, event, detail or {}))
 
     def emit(self, node_id: str, kind: str, data: dict) -> None:

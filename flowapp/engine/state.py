@@ -59,10 +59,11 @@ class Event:
 
     @classmethod
     def from_dict(cls, data: dict) -> Event:
-        """An Event from {"kind", "data"}."""
-        return cls(kind=data["kind"], data=dict(data.get("data") or {}))
+        """An Event from {"kind", "data"} (a missing kind makes an event no run waits for)."""
+        return cls(kind=str(data.get("kind", "")), data=dict(data.get("data") or {}))
 
     def to_dict(self) -> dict:
+        """{"kind", "data"}, JSON-able."""
         return {"kind": self.kind, "data": copy.deepcopy(self.data)}
 
 
@@ -108,6 +109,7 @@ class RunState:
         )
 
     def copy(self) -> RunState:
+        """A deep copy: changing it never changes this state."""
         return RunState.from_dict(self.to_dict())
 
 
@@ -126,6 +128,7 @@ class Effect:
     data: dict
 
     def to_dict(self) -> dict:
+        """A JSON-able dict of the fields."""
         return asdict(self)
 
 
@@ -139,6 +142,7 @@ class LogEntry:
     detail: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
+        """A JSON-able dict of the fields."""
         return asdict(self)
 
 
@@ -152,6 +156,7 @@ class Result:
 
     @property
     def status(self) -> str:
+        """The run's status after this call: running, waiting, completed or failed."""
         return self.state.status
 
     @property
@@ -160,6 +165,7 @@ class Result:
         return [(entry.node, entry.detail["port"]) for entry in self.log if entry.event == "port"]
 
     def to_dict(self) -> dict:
+        """The whole result, JSON-able (what the simulator shows)."""
         return {
             "state": self.state.to_dict(),
             "effects": [effect.to_dict() for effect in self.effects],

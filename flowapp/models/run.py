@@ -82,6 +82,8 @@ class AutomationLog(Base):
     detail: Mapped[dict] = mapped_column(JSONType, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
+    run: Mapped[AutomationRun] = relationship()
+
 
 class Broadcast(Base):
     """An automation started for an audience (manual, API or schedule), with visible progress."""

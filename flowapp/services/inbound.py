@@ -10,12 +10,12 @@ import json
 import logging
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from flowapp.extensions import db
 from flowapp.models import Contact, Conversation, Message, WebhookEvent, utcnow
 from flowapp.services import statuses
-from flowapp.services.upsert import insert_or_ignore
+from flowapp.services.upsert import DIALECT_INSERT, insert_or_ignore
 from flowapp.whatsapp.parsing import InboundMessage, MalformedWebhook, parse_webhook
 
 log = logging.getLogger("flowapp.whatsapp.inbound")
@@ -34,7 +34,6 @@ def process_event(event_id: int) -> str:
         return "missing"
     if event.processed_at is not None:
         return "already processed"
-    event.attempts += 1
     try:
         parsed = parse_webhook(json.loads(event.body))
     except (ValueError, MalformedWebhook) as exc:
@@ -64,8 +63,7 @@ def store_message(inbound: InboundMessage) -> Message | None:
     contact = upsert_contact(inbound)
     conversation = upsert_conversation(contact)
     received = min(inbound.timestamp, utcnow() + MAX_CLOCK_SKEW)
-    message_id = insert_or_ignore(
-        Message,
+    message = _insert_message(
         {
             "conversation_id": conversation.id,
             "direction": "in",
@@ -81,11 +79,10 @@ def store_message(inbound: InboundMessage) -> Message | None:
             "error_details": inbound.errors[0].details if inbound.errors else None,
             "created_at": received,
         },
-        ["wamid"],
     )
-    if message_id is None:
+    if message is None:
         return None  # a redelivery: stored and handled already
-    message = db.session.get(Message, message_id)
+    message.conversation = conversation
     if inbound.type in AMENDING_TYPES:
         _amend_target(inbound)
     _touch_contact(contact, received)
@@ -95,8 +92,10 @@ def store_message(inbound: InboundMessage) -> Message | None:
 
 def upsert_contact(inbound: InboundMessage) -> Contact:
     """The contact for the sender, created on first contact; profile name and BSUID kept current."""
-    insert_or_ignore(Contact, {"wa_id": inbound.wa_id, "fields": {}, "tags": []}, ["wa_id"])
     contact = db.session.scalar(select(Contact).where(Contact.wa_id == inbound.wa_id))
+    if contact is None:  # first contact (a concurrent insert of the same number is tolerated)
+        insert_or_ignore(Contact, {"wa_id": inbound.wa_id, "fields": {}, "tags": []}, ["wa_id"])
+        contact = db.session.scalar(select(Contact).where(Contact.wa_id == inbound.wa_id))
     if inbound.profile_name and contact.profile_name != inbound.profile_name:
         contact.profile_name = inbound.profile_name
     if inbound.bsuid and contact.bsuid != inbound.bsuid:
@@ -105,8 +104,12 @@ def upsert_contact(inbound: InboundMessage) -> Contact:
 
 
 def upsert_conversation(contact: Contact) -> Conversation:
-    insert_or_ignore(Conversation, {"contact_id": contact.id, "labels": []}, ["contact_id"])
-    return db.session.scalar(select(Conversation).where(Conversation.contact_id == contact.id))
+    """The contact's conversation, created on first use."""
+    conversation = db.session.scalar(select(Conversation).where(Conversation.contact_id == contact.id))
+    if conversation is None:
+        insert_or_ignore(Conversation, {"contact_id": contact.id, "labels": []}, ["contact_id"])
+        conversation = db.session.scalar(select(Conversation).where(Conversation.contact_id == contact.id))
+    return conversation
 
 
 def _payload(inbound: InboundMessage) -> dict:
@@ -148,18 +151,23 @@ def _touch_contact(contact: Contact, received) -> None:
 def _touch_conversation(conversation: Conversation, message: Message, received) -> None:
     if message.type in AMENDING_TYPES or message.type == "reaction":
         return  # they change earlier messages; the conversation's order and unread count stay
-    db.session.execute(
-        update(Conversation)
-        .where(Conversation.id == conversation.id)
-        .values(unread_count=Conversation.unread_count + 1)
-    )
-    db.session.refresh(conversation, ["unread_count"])
+    # Atomic: an agent marking the conversation read at the same moment must not be overwritten.
+    conversation.unread_count = Conversation.unread_count + 1
     if conversation.last_message_at is None or received >= conversation.last_message_at:
         conversation.last_message_at = received
         conversation.last_message_preview = preview(message)
         conversation.last_inbound_message_id = message.id
     if conversation.status == "closed":
         conversation.status = "open"  # a customer writing again reopens the conversation
+
+
+def _insert_message(values: dict) -> Message | None:
+    """INSERT ... ON CONFLICT (wamid) DO NOTHING RETURNING the row as a Message (one round trip)."""
+    insert = DIALECT_INSERT[db.session.get_bind().dialect.name]
+    statement = (
+        insert(Message).values(**values).on_conflict_do_nothing(index_elements=["wamid"]).returning(Message)
+    )
+    return db.session.scalars(statement, execution_options={"populate_existing": True}).first()
 
 
 def preview(message: Message) -> str:

@@ -149,19 +149,27 @@ def kick() -> bool:
     return True
 
 
+def pending(limit: int = 50) -> list[int]:
+    """The oldest events that still need processing and are due, in arrival order."""
+    now = utcnow()
+    return list(
+        db.session.scalars(
+            select(WebhookEvent.id)
+            .where(
+                WebhookEvent.processed_at.is_(None),
+                WebhookEvent.attempts < MAX_ATTEMPTS,
+                or_(WebhookEvent.next_attempt_at.is_(None), WebhookEvent.next_attempt_at <= now),
+            )
+            .order_by(WebhookEvent.id)
+            .limit(limit)
+        )
+    )
+
+
 def next_pending() -> int | None:
     """The oldest event that still needs processing and is due, or None."""
-    now = utcnow()
-    return db.session.scalar(
-        select(WebhookEvent.id)
-        .where(
-            WebhookEvent.processed_at.is_(None),
-            WebhookEvent.attempts < MAX_ATTEMPTS,
-            or_(WebhookEvent.next_attempt_at.is_(None), WebhookEvent.next_attempt_at <= now),
-        )
-        .order_by(WebhookEvent.id)
-        .limit(1)
-    )
+    found = pending(1)
+    return found[0] if found else None
 
 
 def pending_count() -> int:

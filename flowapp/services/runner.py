@@ -9,6 +9,7 @@ for the same contact never race. A run stays on the version it started on.
 from __future__ import annotations
 
 import logging
+import random
 from datetime import datetime
 
 from flask import current_app
@@ -48,9 +49,11 @@ def handle_inbound(message: Message) -> AutomationRun | None:
     event_data = reply_data(message)
     waiting = waiting_run(contact)
     candidates = triggers.matching(message, contact)
-    interrupting = [a for a in candidates if a.trigger.get("interrupts")]
+    interrupting = [a for a in candidates if triggers.published_trigger(a).get("interrupts")]
     if waiting is not None and not interrupting:
-        return resume_run(waiting, engine.Event("reply", event_data), message=message)
+        return resume_run(
+            waiting, engine.Event("reply", event_data), message=message, conversation=conversation
+        )
     if waiting is not None:
         end_run(waiting, "interrupted", f"interrupted by keyword of automation {interrupting[0].id}")
         candidates = interrupting
@@ -58,8 +61,9 @@ def handle_inbound(message: Message) -> AutomationRun | None:
         run = start_run(
             automation,
             contact,
-            trigger_data={"type": automation.trigger.get("type"), "message": event_data},
+            trigger_data={"type": triggers.published_trigger(automation).get("type"), "message": event_data},
             message=message,
+            conversation=conversation,
         )
         if run is not None:
             return run
@@ -102,6 +106,7 @@ def start_run(
     message: Message | None = None,
     parent: AutomationRun | None = None,
     broadcast_id: int | None = None,
+    conversation: Conversation | None = None,
 ) -> AutomationRun | None:
     """Start `automation` for `contact` on its published version. None when it cannot start
     (not published, or the contact already has an active run of it)."""
@@ -111,6 +116,7 @@ def start_run(
     if _active_run_of(automation, contact) is not None:
         log.info("contact %s already runs automation %s; not starting another", contact.id, automation.id)
         return None
+    conversation = conversation or upsert_conversation(contact)
     run = AutomationRun(
         automation=automation,
         version=version,
@@ -121,22 +127,31 @@ def start_run(
         broadcast_id=broadcast_id,
         variables={},
         state={},
+        started_at=utcnow(),
     )
-    db.session.add(run)
-    db.session.flush()
-    _log(
-        run,
-        None,
-        "version",
-        {"automation": automation.name, "version": version.number, "trigger": trigger_data or {}},
+    db.session.add(
+        AutomationLog(
+            run=run,
+            node_id=None,
+            event="version",
+            detail={"automation": automation.name, "version": version.number, "trigger": trigger_data or {}},
+        )
     )
     now = utcnow()
-    result = engine.start(version.graph, context(run, contact, message, now), now, max_steps=MAX_STEPS)
-    apply_result(run, result, message)
+    result = engine.start(
+        version.graph, context(run, contact, message, now, conversation), now, max_steps=MAX_STEPS
+    )
+    apply_result(run, result, message, conversation)
     return run
 
 
-def resume_run(run: AutomationRun, event: engine.Event, *, message: Message | None = None) -> AutomationRun:
+def resume_run(
+    run: AutomationRun,
+    event: engine.Event,
+    *,
+    message: Message | None = None,
+    conversation: Conversation | None = None,
+) -> AutomationRun:
     """Wake a run with an event (reply, timeout, delay over, HTTP result, sub-run done)."""
     contact = run.contact
     now = utcnow()
@@ -144,31 +159,33 @@ def resume_run(run: AutomationRun, event: engine.Event, *, message: Message | No
     if (now - run.started_at).days >= max_age:
         end_run(run, "expired", f"older than {max_age} days")
         return run
+    conversation = conversation or upsert_conversation(contact)
     result = engine.resume(
         run.version.graph,
         engine.RunState.from_dict(run.state),
         event,
-        context(run, contact, message, now),
+        context(run, contact, message, now, conversation),
         now,
         max_steps=MAX_STEPS,
     )
-    apply_result(run, result, message)
+    apply_result(run, result, message, conversation)
     return run
 
 
-def context(run: AutomationRun, contact: Contact, message: Message | None, now: datetime) -> dict:
+def context(
+    run: AutomationRun, contact: Contact, message: Message | None, now: datetime, conversation: Conversation
+) -> dict:
     """What the engine may read: the contact, the trigger, the message, the account's time zone."""
-    conversation = db.session.scalar(select(Conversation).where(Conversation.contact_id == contact.id))
     from flowapp.services.outbound import window_open
 
     return {
         "contact": contact_context(contact),
         "trigger": run.trigger or {},
         "message": reply_data(message) if message is not None else {},
-        "account_timezone": settings.get("timezone") or "UTC",
-        "random": (run.id * 2654435761 % 2**32 + run.state.get("steps", 0)) / 2**32,
+        "account_timezone": settings.cached("timezone") or "UTC",
+        "random": random.random(),  # a random split's draw; the log records which branch it took
         "window_open": window_open(contact, now),
-        "conversation_id": conversation.id if conversation else None,
+        "conversation_id": conversation.id,
     }
 
 
@@ -185,10 +202,10 @@ def contact_context(contact: Contact) -> dict:
     }
 
 
-def apply_result(run: AutomationRun, result: engine.Result, message: Message | None) -> None:
+def apply_result(
+    run: AutomationRun, result: engine.Result, message: Message | None, conversation: Conversation
+) -> None:
     """Persist what the engine decided and carry out its effects (flushed)."""
-    for entry in result.log:
-        _log(run, entry.node, entry.event, entry.detail)
     state = result.state
     run.state = state.to_dict()
     run.variables = state.vars
@@ -196,11 +213,25 @@ def apply_result(run: AutomationRun, result: engine.Result, message: Message | N
     run.status = state.status
     run.wait_deadline = _deadline(state.wait)
     run.error = state.error
-    conversation = upsert_conversation(run.contact)
+    for entry in result.log:
+        db.session.add(
+            AutomationLog(run=run, node_id=entry.node, event=entry.event[:40], detail=entry.detail)
+        )
+    ended = run.status not in ACTIVE_RUN_STATUSES
+    if ended:
+        _mark_ended(run)
+    if run.id is None:
+        db.session.flush()  # the run's id is the author of the messages it queues
+    later = []
     for effect in result.effects:
+        if effect.kind == "start_run":
+            later.append(effect)  # after this run's own state is settled: the child may end at once
+        else:
+            run_effects.apply(run, effect, conversation)
+    if ended:
+        _resume_parent(run)
+    for effect in later:
         run_effects.apply(run, effect, conversation)
-    if run.status not in ACTIVE_RUN_STATUSES:
-        _finish(run)
     db.session.flush()
 
 
@@ -208,16 +239,19 @@ def end_run(run: AutomationRun, status: str, reason: str) -> None:
     """Stop a run from outside (interrupted, expired, ended by a person)."""
     run.status = status
     run.error = reason if status in ("failed", "expired") else run.error
-    run.wait_deadline = None
     _log(run, run.current_node, status, {"reason": reason})
-    _finish(run)
+    _mark_ended(run)
+    _resume_parent(run)
     db.session.flush()
 
 
-def _finish(run: AutomationRun) -> None:
+def _mark_ended(run: AutomationRun) -> None:
     run.ended_at = run.ended_at or utcnow()
     run.wait_deadline = None
     _log(run, run.current_node, "ended", {"status": run.status})
+
+
+def _resume_parent(run: AutomationRun) -> None:
     if run.parent_run_id:
         parent = db.session.get(AutomationRun, run.parent_run_id)
         if (
@@ -245,4 +279,4 @@ def _deadline(wait: dict | None) -> datetime | None:
 
 
 def _log(run: AutomationRun, node: str | None, event: str, detail: dict) -> None:
-    db.session.add(AutomationLog(run_id=run.id, node_id=node, event=event[:40], detail=detail or {}))
+    db.session.add(AutomationLog(run=run, node_id=node, event=event[:40], detail=detail or {}))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from flask import current_app
@@ -19,7 +20,7 @@ DEFAULTS_FROM_CONFIG = {
 
 def get(key: str, default: Any = None) -> Any:
     """A setting's value: the stored one, else the configuration's, else `default`."""
-    row = db.session.get(Setting, key)
+    row = db.session.get(Setting, key)  # the identity map makes repeated reads in a transaction free
     if row is not None:
         return row.value
     config_key = DEFAULTS_FROM_CONFIG.get(key)
@@ -28,8 +29,22 @@ def get(key: str, default: Any = None) -> Any:
     return default
 
 
+def cached(key: str, default: Any = None, ttl: float = 10.0) -> Any:
+    """get(), remembered in this process for `ttl` seconds: for values read on every event (the time
+    zone) that people change rarely. Another process sees a change within `ttl`."""
+    store = current_app.extensions.setdefault("flowapp_settings_cache", {})
+    hit = store.get(key)
+    now = time.monotonic()
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    value = get(key, default)
+    store[key] = (now + ttl, value)
+    return value
+
+
 def put(key: str, value: Any) -> None:
     """Store a setting (flushed, not committed)."""
+    current_app.extensions.get("flowapp_settings_cache", {}).pop(key, None)
     row = db.session.get(Setting, key)
     if row is None:
         db.session.add(Setting(key=key, value=value))

@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from flowapp.extensions import db
 
-_DIALECT_INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+DIALECT_INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
 def insert_or_ignore(model: type, values: dict[str, Any], conflict_columns: list[str]) -> Any | None:
@@ -20,7 +20,7 @@ def insert_or_ignore(model: type, values: dict[str, Any], conflict_columns: list
 
     Returns the new row's primary key, or None when the row existed already.
     """
-    insert = _DIALECT_INSERT[db.session.get_bind().dialect.name]
+    insert = DIALECT_INSERT[db.session.get_bind().dialect.name]
     primary_key = model.__mapper__.primary_key[0]
     statement = (
         insert(model)

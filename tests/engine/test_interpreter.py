@@ -13,7 +13,10 @@ from flowapp.engine.registry import NodeType
 from tests.engine.helpers import NOW, context, graph, node, reply
 
 ASK = graph(
-    [node("ask", "wait_reply", variable="answer", timeout="1h"), node("say", "log", message="{{ message.text }}")],
+    [
+        node("ask", "wait_reply", variable="answer", timeout="1h"),
+        node("say", "log", message="{{ message.text }}"),
+    ],
     [["start", "next", "ask"], ["ask", "reply", "say"], ["ask", "timeout", "say"]],
 )
 
@@ -60,7 +63,9 @@ def test_a_timeout_after_the_reply_is_stale():
 def test_the_matching_timeout_takes_the_timeout_port():
     """The current token wakes the run through "timeout"."""
     state = waiting().state
-    result = resume(ASK, state, {"kind": "timeout", "data": {"node": "ask", "token": state.wait["token"]}}, context(), NOW)
+    result = resume(
+        ASK, state, {"kind": "timeout", "data": {"node": "ask", "token": state.wait["token"]}}, context(), NOW
+    )
     assert result.ports == [("ask", "timeout"), ("say", "next")]
 
 
@@ -75,7 +80,9 @@ def test_resume_never_changes_what_it_is_given():
 
 def test_start_does_not_change_the_contact():
     """update_contact changes the run's copy, not the host's dict."""
-    document = graph([node("u", "update_contact", add_tags=["new"], fields={"city": "Cusco"})], [["start", "next", "u"]])
+    document = graph(
+        [node("u", "update_contact", add_tags=["new"], fields={"city": "Cusco"})], [["start", "next", "u"]]
+    )
     ctx = context()
     start(document, ctx, NOW)
     assert ctx["contact"]["tags"] == ["customer"] and ctx["contact"]["fields"]["city"] == "Lima"
@@ -90,7 +97,10 @@ def test_reply_becomes_the_message():
 def loop_graph() -> dict:
     cases = [{"id": "never", "left": "vars.n", "op": "equals", "value": "x"}]
     return graph(
-        [node("inc", "set_variable", name="n", value="{{ vars.n | int + 1 }}"), node("check", "condition", cases=cases)],
+        [
+            node("inc", "set_variable", name="n", value="{{ vars.n | int + 1 }}"),
+            node("check", "condition", cases=cases),
+        ],
         [["start", "next", "inc"], ["inc", "next", "check"], ["check", "else", "inc"]],
     )
 

@@ -22,8 +22,14 @@ CONTEXT = {
     "source,expected",
     [
         ("Hi {{ contact.name }}", "Hi ana lópez"),
-        ("{{ contact.name | title }} / {{ contact.name | upper }} / {{ 'ABC' | lower }}", "Ana López / ANA LÓPEZ / abc"),
-        ("{{ contact.fields.city }} {{ vars.order.id }} {{ message.text }} {{ trigger.type }}", "Lima A-1 hola keyword"),
+        (
+            "{{ contact.name | title }} / {{ contact.name | upper }} / {{ 'ABC' | lower }}",
+            "Ana López / ANA LÓPEZ / abc",
+        ),
+        (
+            "{{ contact.fields.city }} {{ vars.order.id }} {{ message.text }} {{ trigger.type }}",
+            "Lima A-1 hola keyword",
+        ),
         ("[{{ contact.fields.missing }}][{{ vars.a.b.c }}][{{ nothing }}]", "[][][]"),
         ("{{ vars.missing | default('friend') }}", "friend"),
         ("{{ vars.missing | int + 1 }} {{ vars.missing | float }}", "1 0.0"),
@@ -64,7 +70,9 @@ def test_the_sandbox_refuses_internals_and_changes(source):
     assert CONTEXT["contact"]["tags"] == ["vip"]
 
 
-@pytest.mark.parametrize("source", ["{{ 1 / 0 }}", "{{ contact.name | date }}", "{{ vars.n | nofilter }}", "{% if %}"])
+@pytest.mark.parametrize(
+    "source", ["{{ 1 / 0 }}", "{{ contact.name | date }}", "{{ vars.n | nofilter }}", "{% if %}"]
+)
 def test_errors_are_template_failures(source):
     """Runtime and syntax errors come out as TemplateFailure with a readable message."""
     with pytest.raises(TemplateFailure) as caught:

@@ -185,6 +185,16 @@ def test_text_header_and_footer_lengths():
     assert {"header", "footer"} <= fields
 
 
+def test_button_headers_need_their_content():
+    """A text header needs text; a media header one of a link or a media id."""
+    buttons = [{"id": "a", "title": "A"}]
+    for header, field in (({"type": "text"}, "header.text"), ({"type": "image"}, "header.link")):
+        document = graph(
+            [node("b", "send_buttons", text="x", buttons=buttons, header=header)], [["start", "next", "b"]]
+        )
+        assert field in {e[2] for e in errors(document)}
+
+
 def test_media_needs_exactly_one_source_and_fitting_extras():
     """A link or a media id, not both; no caption on audio; a file name only on documents."""
     document = graph(

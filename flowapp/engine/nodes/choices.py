@@ -80,7 +80,17 @@ def _button_header(run, header) -> dict:
     return {"type": header["type"], "id": header.get("media_id")}
 
 
+def _header_check(header: object):
+    if not isinstance(header, dict):
+        return
+    if header.get("type") == "text" and not header.get("text"):
+        yield ("error", "header.text", "a text header needs its text")
+    elif header.get("type") in HEADER_MEDIA and bool(header.get("link")) == bool(header.get("media_id")):
+        yield ("error", "header.link", "give exactly one of a link or a media id")
+
+
 def _buttons_check(config: dict):
+    yield from _header_check(config.get("header"))
     buttons = config.get("buttons") if isinstance(config.get("buttons"), list) else []
     yield from duplicate_problems(keyed(buttons, "id", "buttons"), "button")
     yield from duplicate_problems(keyed(buttons, "title", "buttons"), "button", fold=True)

@@ -21,6 +21,7 @@ DURATION = {
 
 
 def text(max_length: int | None = None, *, min_length: int | None = None) -> dict:
+    """A string schema with optional length bounds."""
     schema: dict = {"type": "string"}
     if max_length is not None:
         schema["maxLength"] = max_length
@@ -53,10 +54,12 @@ def quote(value: object, limit: int = 40) -> str:
 
 
 def timeout_seconds(config: dict) -> int | None:
+    """The config's timeout in seconds, or None (no timeout, or not a duration)."""
     return seconds_or_none(config.get("timeout"))
 
 
 def has_timeout(config: dict) -> bool:
+    """Whether the node has a timeout, and so a "timeout" port."""
     return "timeout" in config and config["timeout"] is not None
 
 

@@ -133,7 +133,7 @@ def _resume_child(run, node_id: str, config: dict, event, wait):
         {"automation_id": {"type": "integer", "minimum": 1}, "wait": {"type": "boolean"}}, ("automation_id",)
     ),
     required=("automation_id",),
-    default_config={"automation_id": None, "wait": True},
+    default_config={"wait": True},
     waits=True,
     waits_if=_waits_for_child,
     summary=lambda config: (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from flowapp.engine.conditions import OPERATORS, WITH_VALUE2, WITHOUT_LEFT, WITHOUT_VALUE, test
+from flowapp.engine.conditions import OPERATORS, WITH_VALUE2, WITHOUT_LEFT, WITHOUT_VALUE, matches
 from flowapp.engine.nodes.common import (
     ID,
     VARIABLE,
@@ -111,7 +111,7 @@ def condition(run, node_id: str, config: dict):
         op = case["op"]
         left = None if op in WITHOUT_LEFT else run.evaluate(case.get("left") or "none")
         try:
-            matched = test(
+            matched = matches(
                 op, left, _value(run, case.get("value")), _value(run, case.get("value2")), run.contact["tags"]
             )
         except re.error as exc:
@@ -130,7 +130,7 @@ def condition(run, node_id: str, config: dict):
     category="logic",
     config_schema=obj({"name": VARIABLE, "value": text(MAX_TEXT)}, ("name", "value")),
     required=("name",),
-    default_config={"name": "", "value": ""},
+    default_config={"name": "result", "value": ""},
     summary=lambda config: f"vars.{config.get('name') or '?'} = {quote(config.get('value'), 30)}",
     texts=lambda config: [("value", config["value"])] if isinstance(config.get("value"), str) else [],
 )

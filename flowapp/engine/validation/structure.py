@@ -27,6 +27,7 @@ class View:
     start: str | None = None
 
     def config(self, node_id: str) -> dict:
+        """The node's config, or {} when it is not an object (the schema reports that)."""
         config = self.nodes[node_id].get("config")
         return config if isinstance(config, dict) else {}
 

@@ -1,0 +1,221 @@
+"""End-to-end latency: a signed inbound webhook to the automation's reply reaching the mock Graph API.
+
+    .venv/bin/python -m bench.e2e_latency [--rate 50] [--seconds 20] [--db postgresql|sqlite] [--workers 2]
+
+A live Flowapp (gunicorn web, real RQ workers) runs an "any message" automation that answers every
+message. New customers write at a steady rate (an open loop: a late answer never slows the load);
+each latency is the time from posting the customer's webhook to the reply arriving at the mock (both
+clocks are this machine's). Target at 50 conversations/s: p50 < 100 ms, p99 < 500 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+
+from bench.common import (
+    APP_SECRET,
+    PYTHON,
+    Child,
+    bench_env,
+    free_port,
+    fresh_database,
+    gunicorn,
+    percentile,
+    redis_url,
+    wait_http,
+)
+from flowapp.whatsapp.signature import sign
+from flowapp.whatsapp.simulate import inbound_payload
+
+REPLY_GRAPH = {
+    "spec_version": 2,
+    "nodes": [
+        {"id": "start", "type": "start", "config": {}, "position": {"x": 0, "y": 0}},
+        {
+            "id": "reply",
+            "type": "send_text",
+            "config": {"text": "Thanks {{ contact.name }}, we got it."},
+            "position": {"x": 250, "y": 0},
+        },
+    ],
+    "edges": [{"from": "start", "port": "next", "to": "reply"}],
+}
+
+
+def publish_reply_automation(env: dict) -> None:
+    from flowapp import create_app
+    from flowapp.extensions import db
+    from flowapp.services import automations
+
+    app = create_app({"LOAD_DOTENV": False, **env, "LOG_CONSOLE": False, "INTAKE_GROUP_COMMIT": False})
+    with app.app_context():
+        automation = automations.create("Auto-reply", trigger={"type": "any_message"}, graph=REPLY_GRAPH)
+        automations.publish(automation)
+        db.session.commit()
+
+
+def post_customers(url: str, rate: float, seconds: float) -> dict[str, float]:
+    """Post one new customer's message every 1/rate seconds; returns {wa_id: time posted}."""
+    session = requests.Session()
+    sent: dict[str, float] = {}
+    lock = threading.Lock()
+
+    def post(n: int) -> None:
+        wa_id = f"1444{n:07d}"
+        body = json.dumps(
+            inbound_payload(
+                {"from": wa_id, "name": f"Customer {n}", "text": "hello"},
+                phone_number_id="106540352242922",
+                display_phone_number="15550100000",
+                waba_id="102290129340398",
+            ),
+            ensure_ascii=True,
+            separators=(",", ":"),
+        ).encode()
+        started = time.time()
+        response = session.post(
+            f"{url}/webhooks/whatsapp",
+            data=body,
+            timeout=10,
+            headers={"Content-Type": "application/json", "X-Hub-Signature-256": sign(body, APP_SECRET)},
+        )
+        response.raise_for_status()
+        with lock:
+            sent[wa_id] = started
+
+    total = int(rate * seconds)
+    begin = time.perf_counter()
+    with ThreadPoolExecutor(8) as pool:
+        for n in range(total):
+            delay = begin + n / rate - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)  # pacing the open-loop load, not waiting for a result
+            pool.submit(post, n)
+    return sent
+
+
+def collect(mock_url: str, sent: dict[str, float], timeout: float = 60.0) -> dict[str, float]:
+    """Wait until every customer got the reply (or the timeout); returns {wa_id: latency seconds}."""
+    deadline = time.monotonic() + timeout
+    latencies: dict[str, float] = {}
+    while time.monotonic() < deadline and len(latencies) < len(sent):
+        for record in requests.get(f"{mock_url}/_mock/messages", params={"limit": 100000}, timeout=30).json()[
+            "messages"
+        ]:
+            if record["to"] in sent:
+                latencies.setdefault(record["to"], record["at"] - sent[record["to"]])
+        if len(latencies) < len(sent):
+            time.sleep(0.5)
+    return latencies
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", type=float, default=50.0)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--db", choices=["postgresql", "sqlite"], default="postgresql")
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args(argv)
+    web_port, mock_port = free_port(), free_port()
+    web_url, mock_url = f"http://127.0.0.1:{web_port}", f"http://127.0.0.1:{mock_port}"
+    with fresh_database(args.db) as (database_url, workdir), redis_url() as redis:
+        env = bench_env(
+            database_url, redis, workdir, GRAPH_API_URL=mock_url, WHATSAPP_TOKEN="bench", SEND_RATE=1000
+        )
+        mock_env = {**env, "APP_SECRET": APP_SECRET}
+        with (
+            Child(
+                [
+                    PYTHON,
+                    "-m",
+                    "flowapp.sandbox",
+                    "--port",
+                    str(mock_port),
+                    "--no-statuses",
+                    "--webhook-url",
+                    f"{web_url}/webhooks/whatsapp",
+                ],
+                env=mock_env,
+            ),
+            gunicorn("wsgi:app", web_port, 2, threads=4, env=env, log=workdir / "web.log"),
+        ):
+            workers = [
+                Child(
+                    [PYTHON, "-m", "flask", "--app", "wsgi", "worker"],
+                    env=env,
+                    log=workdir / f"worker{n}.log",
+                )
+                for n in range(args.workers)
+            ]
+            try:
+                wait_http(f"{web_url}/healthz")
+                wait_http(f"{mock_url}/_mock/stats")
+                publish_reply_automation(env)
+                sent = post_customers(web_url, args.rate, args.seconds)
+                latencies = collect(mock_url, sent)
+                stages = breakdown(env, sent)
+            finally:
+                for worker in workers:
+                    worker.stop()
+    values = [v * 1000 for v in latencies.values()]
+    print(
+        f"\nEnd to end, {args.db}, gunicorn -w 2 --threads 4, {args.workers} RQ workers, "
+        f"{args.rate:.0f} new conversations/s for {args.seconds:.0f} s"
+    )
+    print(
+        f"  replies {len(values)} of {len(sent)}; latency p50 {percentile(values, 50):.0f} ms, "
+        f"p95 {percentile(values, 95):.0f} ms, p99 {percentile(values, 99):.0f} ms, max {max(values):.0f} ms "
+        "(targets: p50 < 100 ms, p99 < 500 ms)"
+    )
+    for name, values in stages.items():
+        print(f"  {name}: p50 {percentile(values, 50):.0f} ms, p99 {percentile(values, 99):.0f} ms")
+    return 0 if len(values) == len(sent) else 1
+
+
+def breakdown(env: dict, sent: dict[str, float]) -> dict[str, list[float]]:
+    """Where the time goes: webhook posted -> reply queued (intake and processing), queued -> sent."""
+    from sqlalchemy import select
+
+    from flowapp import create_app
+    from flowapp.extensions import db
+    from flowapp.models import Contact, Conversation, Message
+
+    app = create_app({"LOAD_DOTENV": False, **env, "LOG_CONSOLE": False, "INTAKE_GROUP_COMMIT": False})
+    stages: dict[str, list[float]] = {
+        "posted -> stored": [],
+        "stored -> processed": [],
+        "posted -> reply queued": [],
+        "reply queued -> sent": [],
+    }
+    with app.app_context():
+        from flowapp.models import WebhookEvent
+
+        for body, received_at, processed_at in db.session.execute(
+            select(WebhookEvent.body, WebhookEvent.received_at, WebhookEvent.processed_at)
+        ):
+            wa_id = json.loads(body)["entry"][0]["changes"][0]["value"]["messages"][0]["from"]
+            if wa_id in sent and processed_at:
+                stages["posted -> stored"].append((received_at.timestamp() - sent[wa_id]) * 1000)
+                stages["stored -> processed"].append((processed_at - received_at).total_seconds() * 1000)
+        rows = db.session.execute(
+            select(Contact.wa_id, Message.queued_at, Message.sent_at)
+            .join(Conversation, Conversation.contact_id == Contact.id)
+            .join(Message, Message.conversation_id == Conversation.id)
+            .where(Message.direction == "out")
+        ).all()
+    for wa_id, queued_at, sent_at in rows:
+        if wa_id in sent and queued_at and sent_at:
+            stages["posted -> reply queued"].append((queued_at.timestamp() - sent[wa_id]) * 1000)
+            stages["reply queued -> sent"].append((sent_at - queued_at).total_seconds() * 1000)
+    return stages
+
+
+if __name__ == "__main__":
+    sys.exit(main())
