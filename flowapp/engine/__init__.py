@@ -22,6 +22,7 @@ from flowapp.engine.triggers import (
 )
 from flowapp.engine.urls import check_url
 from flowapp.engine.validation import validate
+from flowapp.engine.validation.structure import schema_issues
 
 __all__ = [
     "NODE_TYPES",
@@ -45,6 +46,7 @@ __all__ = [
     "palette",
     "parse_duration",
     "resume",
+    "schema_issues",
     "start",
     "upgrade",
     "validate",

@@ -13,7 +13,6 @@ from dataclasses import asdict
 from sqlalchemy import func, select
 
 from flowapp import engine
-from flowapp.engine.validation.structure import schema_issues
 from flowapp.extensions import db
 from flowapp.models import (
     Automation,
@@ -76,7 +75,7 @@ def well_formed(graph: dict) -> dict:
         upgraded = engine.upgrade(copy.deepcopy(graph))
     except engine.UpgradeError as exc:
         raise AutomationError(str(exc)) from None
-    schema_errors = schema_issues(upgraded)
+    schema_errors = engine.schema_issues(upgraded)
     if schema_errors:
         raise AutomationError("The graph is not a valid automation document.", schema_errors)
     return upgraded

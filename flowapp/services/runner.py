@@ -35,6 +35,7 @@ log = logging.getLogger("flowapp.automations")
 # Inbound types that are not something the customer said to the bot.
 NOT_ACTIONABLE = {"reaction", "edit", "revoke", "system", "unsupported"}
 MAX_STEPS = 100
+REPLY_WAITS = ("reply", "choice")
 
 
 def handle_inbound(message: Message) -> AutomationRun | None:

@@ -171,20 +171,11 @@ def test_waiting_run_gets_the_reply_before_other_triggers(menu):
 
 def test_priority_picks_the_most_specific_trigger(session, redis):
     """Exact keyword beats contains, which beats any message; the automation's priority breaks ties."""
-    graph = lambda text: {
-        "spec_version": 2,
-        "nodes": [
-            node("start", "start"),
-            node(
-                "t",
-                "send_text",
-                {  # noqa: E731
-                    "text": text
-                },
-            ),
-        ],
-        "edges": [edge("start", "next", "t")],
-    }
+
+    def graph(text):
+        nodes = [node("start", "start"), node("t", "send_text", {"text": text})]
+        return {"spec_version": 2, "nodes": nodes, "edges": [edge("start", "next", "t")]}
+
     publish("any", {"type": "any_message"}, graph("any"), priority=99)
     publish("contains", {"type": "keyword", "keywords": ["price"], "match": "contains"}, graph("contains"))
     publish("exact", {"type": "keyword", "keywords": ["price list"], "match": "exact"}, graph("exact"))
