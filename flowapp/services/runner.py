@@ -187,6 +187,7 @@ def context(
         "random": random.random(),  # a random split's draw; the log records which branch it took
         "window_open": window_open(contact, now),
         "conversation_id": conversation.id,
+        "allow_private_urls": bool(current_app.config.get("HTTP_ALLOW_PRIVATE")),
     }
 
 
