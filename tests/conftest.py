@@ -24,6 +24,8 @@ from flowapp.extensions import db, get_redis
 from flowapp.redis_server import EmbeddedRedis
 from tests import factories
 
+pytest_plugins = ["tests.live_stack", "tests.browser_support"]
+
 TEST_SECRETS = {
     "SECRET_KEY": "test-secret-key-0123456789",
     "APP_SECRET": "test-app-secret-abcdef",

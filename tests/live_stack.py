@@ -1,4 +1,6 @@
-"""A live Flowapp for end-to-end tests: gunicorn, a real RQ worker process, the mock Graph API.
+"""A live Flowapp for end-to-end and browser tests: gunicorn, a real RQ worker, the mock Graph API.
+
+Loaded as a pytest plugin by tests/conftest.py, so every test directory can use `live_stack`.
 
 The stack runs on its own database (a SQLite file, or a fresh PostgreSQL database next to
 TEST_DATABASE_URL) because its processes commit for real; the test's own rolled-back transaction
@@ -32,6 +34,17 @@ class Stack:
 
     def session(self) -> requests.Session:
         return requests.Session()
+
+    def create_admin(self, email: str = "admin@example.com", password: str = "correct horse battery"):
+        """A user on the live database (committed), for logging in through the browser."""
+        from flowapp.services import users
+
+        with self.app.app_context():
+            user = users.find_by_email(email) or users.create_user(
+                email, password, role="admin", name="Admin"
+            )
+            db.session.commit()
+            return user.id
 
 
 @pytest.fixture
