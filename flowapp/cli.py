@@ -108,9 +108,24 @@ def scheduler(interval: float, burst: bool) -> None:
     schedule.reconcile(rq_scheduler)
     # The database holds every wait's deadline; Redis may have lost their jobs (flushed, restarted).
     deadlines.rebuild()
+    _first_template_sync(app)
     db.session.remove()
     log.info("scheduler running every %.1fs", interval)
     rq_scheduler.run(burst=burst)
+
+
+def _first_template_sync(app: Flask) -> None:
+    """A new installation (or the sandbox) knows no templates yet: fetch them now, not at 03:17."""
+    from rq import Retry
+
+    from flowapp.jobs import enqueue
+    from flowapp.jobs.sends import sync_templates
+    from flowapp.services import templates
+
+    if not templates.all_templates():
+        enqueue("default", sync_templates, job_id="sync-templates-at-start", app=app,
+                retry=Retry(max=5, interval=[5, 15, 30, 60, 120]))
+        log.info("no message templates known yet: fetching them")
 
 
 @click.command("dev")
