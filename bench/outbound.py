@@ -131,11 +131,11 @@ def drain_and_wait(app, total: int, timeout: float = 300.0) -> float:
 
     from flowapp.extensions import db
     from flowapp.models import OutboxEntry
-    from flowapp.services import delivery
+    from flowapp.services import outbox
 
     with app.app_context():
         started = time.perf_counter()
-        delivery.kick()
+        outbox.kick()
         while time.perf_counter() - started < timeout:
             left = db.session.scalar(select(func.count()).select_from(OutboxEntry))
             db.session.rollback()

@@ -56,7 +56,7 @@ def _after_commit(session) -> None:
     """Wake the send pipeline and enqueue the jobs a transaction asked for, now that it committed."""
     callbacks = session.info.pop("after_commit", [])
     if session.info.pop("kick_outbox", False):
-        from flowapp.services.delivery import kick
+        from flowapp.services.outbox import kick
 
         callbacks.append((kick, ()))
     for callback, args in callbacks:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flowapp.extensions import db
-from flowapp.services import delivery, graph, templates
+from flowapp.services import delivery, graph, outbox, templates
 
 
 def drain_outbox(slot: int | None = None) -> dict:
@@ -15,10 +15,10 @@ def drain_outbox(slot: int | None = None) -> dict:
 
 def kick_outbox() -> bool:
     """Periodic and on retry deadlines: start a drain if one is due."""
-    if delivery.due_count() == 0:
-        delivery.schedule_wakeup()
+    if outbox.due_count() == 0:
+        outbox.schedule_wakeup()
         return False
-    return delivery.kick()
+    return outbox.kick()
 
 
 def probe_token() -> bool:
@@ -26,7 +26,7 @@ def probe_token() -> bool:
     running = graph.probe()
     db.session.commit()
     if running:
-        delivery.kick()
+        outbox.kick()
     return running
 
 

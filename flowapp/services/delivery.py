@@ -35,11 +35,11 @@ from datetime import datetime, timedelta
 from flask import current_app
 from redis.exceptions import RedisError
 from rq import Queue
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import delete, select, update
 
 from flowapp.extensions import db, get_redis
 from flowapp.models import Contact, Conversation, Message, OutboxEntry, utcnow
-from flowapp.services import graph, settings, statuses
+from flowapp.services import graph, outbox, statuses
 from flowapp.services.outbound import WINDOW, outside_window_reason
 from flowapp.services.ratelimit import RateLimiter
 from flowapp.whatsapp.errors import Disposition, GraphError
@@ -49,13 +49,10 @@ log = logging.getLogger("flowapp.whatsapp.sending")
 BATCH_SIZE = 200
 THREADS = 12
 GRANT_TIMEOUT = 5.0
-LEASE = timedelta(seconds=90)
 TIME_BUDGET = 10.0
 MAX_ATTEMPTS = 6
 BACKOFF_SECONDS = (2, 10, 30, 120, 600)
 MAX_PAIR_BACKOFFS = 8  # 4**8 s is about 18 hours
-SLOT_KEY = "flowapp:outbox:slot:{}"
-SLOT_TTL = 60
 MARKER_KEY = "flowapp:sent:{}"
 MARKER_TTL = 7 * 86400
 
@@ -78,58 +75,39 @@ class DrainReport:
     errors: dict = field(default_factory=dict)
 
 
-def kick() -> bool:
-    """Start a drain job in a free slot (at most SEND_PARALLEL run at once). False if none was started."""
-    from flowapp.jobs.sends import drain_outbox
-
-    try:
-        connection = get_redis()
-        for slot in range(int(current_app.config["SEND_PARALLEL"])):
-            if connection.set(SLOT_KEY.format(slot), "queued", nx=True, ex=SLOT_TTL):
-                Queue("sends", connection=connection).enqueue(
-                    drain_outbox,
-                    slot,
-                    job_id=f"drain-{slot}-{uuid.uuid4().hex[:12]}",
-                    result_ttl=60,
-                    job_timeout=int(TIME_BUDGET + LEASE.total_seconds()),
-                )
-                return True
-    except (RedisError, OSError) as exc:
-        log.error("cannot wake the send pipeline (%s); the periodic kick will", type(exc).__name__)
-    return False
-
-
 def drain(slot: int | None = None, time_budget: float = TIME_BUDGET) -> DrainReport:
     """Send due outbox heads until none is left, the budget is spent, or inbound work is waiting."""
     report = DrainReport()
     owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     deadline = time.monotonic() + time_budget
     connection = get_redis()
-    limiter = RateLimiter(connection, current_app.config.get("PHONE_NUMBER_ID") or "sandbox", send_rate())
+    limiter = RateLimiter(
+        connection, current_app.config.get("PHONE_NUMBER_ID") or "sandbox", outbox.send_rate()
+    )
     client = graph.client()
     try:
         with ThreadPoolExecutor(THREADS, thread_name_prefix="send") as pool:
             while time.monotonic() < deadline:
-                _refresh_slot(connection, slot)
+                outbox.refresh_slot(connection, slot)
                 if graph.paused():
                     report.paused = True
                     break
-                claimed = claim(owner, BATCH_SIZE)
+                claimed = outbox.claim(owner, BATCH_SIZE)
                 if not claimed:
                     break
                 report.batches += 1
                 if len(claimed) == BATCH_SIZE and report.batches == 1:
-                    kick()  # more work than one batch: wake a drainer in another slot (another worker)
+                    outbox.kick()  # more work than one batch: wake a drainer in another slot (another worker)
                 if not _send_batch(claimed, owner, pool, client, limiter, connection, report):
                     break
                 if Queue("webhooks", connection=connection).count:
                     break  # customers' messages are waiting: let the worker take them, then carry on
     finally:
-        _release_slot(connection, slot)
-    if not report.paused and due_count() > 0:
-        kick()
+        outbox.release_slot(connection, slot)
+    if not report.paused and outbox.due_count() > 0:
+        outbox.kick()
     else:
-        schedule_wakeup()
+        outbox.schedule_wakeup()
     log.info(
         "drain %s: sent %d, retried %d, failed %d in %d batches",
         owner,
@@ -139,63 +117,6 @@ def drain(slot: int | None = None, time_budget: float = TIME_BUDGET) -> DrainRep
         report.batches,
     )
     return report
-
-
-def send_rate() -> int:
-    return int(settings.get("send_rate") or current_app.config["SEND_RATE"])
-
-
-def claim(owner: str, limit: int) -> list[int]:
-    """Lease up to `limit` due heads for `owner` and commit the lease. Returns their message ids.
-
-    Unlike other services this commits: the drain loop is a job's body, and a lease is only worth
-    something once other workers can see it.
-    """
-    now = utcnow()
-    heads = (
-        select(OutboxEntry.conversation_id, func.min(OutboxEntry.message_id).label("head"))
-        .group_by(OutboxEntry.conversation_id)
-        .subquery()
-    )
-    candidates = db.session.scalars(
-        select(OutboxEntry.message_id)
-        .join(heads, heads.c.head == OutboxEntry.message_id)
-        .where(_free(now), or_(OutboxEntry.next_attempt_at.is_(None), OutboxEntry.next_attempt_at <= now))
-        .order_by(OutboxEntry.message_id)
-        .limit(limit)
-    ).all()
-    if not candidates:
-        db.session.rollback()
-        return []
-    db.session.execute(
-        update(OutboxEntry)
-        .where(OutboxEntry.message_id.in_(candidates), _free(now))
-        .values(lease_owner=owner, lease_until=now + LEASE)
-    )
-    db.session.commit()
-    return list(
-        db.session.scalars(
-            select(OutboxEntry.message_id).where(
-                OutboxEntry.message_id.in_(candidates), OutboxEntry.lease_owner == owner
-            )
-        )
-    )
-
-
-def due_count() -> int:
-    now = utcnow()
-    return (
-        db.session.scalar(
-            select(func.count())
-            .select_from(OutboxEntry)
-            .where(_free(now), or_(OutboxEntry.next_attempt_at.is_(None), OutboxEntry.next_attempt_at <= now))
-        )
-        or 0
-    )
-
-
-def _free(now: datetime):
-    return or_(OutboxEntry.lease_until.is_(None), OutboxEntry.lease_until < now)
 
 
 def _send_batch(ids, owner, pool, client, limiter, connection, report) -> bool:
@@ -405,38 +326,5 @@ def _release(owner: str) -> None:
     )
 
 
-def _refresh_slot(connection, slot) -> None:
-    if slot is not None:
-        connection.set(SLOT_KEY.format(slot), "running", ex=SLOT_TTL)
-
-
-def _release_slot(connection, slot) -> None:
-    if slot is not None:
-        try:
-            connection.delete(SLOT_KEY.format(slot))
-        except (RedisError, OSError):
-            pass
-
-
 def _window_reason(last_inbound_at) -> str:
     return outside_window_reason(Contact(last_inbound_at=last_inbound_at))
-
-
-def schedule_wakeup() -> None:
-    """Wake the pipeline when the earliest retry or per-recipient backoff is due."""
-    earliest = db.session.scalar(
-        select(func.min(OutboxEntry.next_attempt_at)).where(
-            and_(OutboxEntry.next_attempt_at.is_not(None), OutboxEntry.next_attempt_at > utcnow())
-        )
-    )
-    if earliest is None:
-        return
-    from flowapp.jobs.sends import kick_outbox
-
-    delay = max(0.0, (earliest - utcnow()).total_seconds())
-    try:
-        Queue("sends", connection=get_redis()).enqueue_in(
-            timedelta(seconds=delay + 0.05), kick_outbox, job_id=f"outbox-wakeup-{int(earliest.timestamp())}"
-        )
-    except (RedisError, OSError):
-        log.error("could not schedule the next retry; the periodic kick will send it")

@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 
 from flowapp.extensions import db
 from flowapp.models import Message, OutboxEntry, utcnow
-from flowapp.services import delivery, graph
+from flowapp.services import delivery, graph, outbox
 from flowapp.services.outbound import queue_message
 from tests import factories
 
@@ -173,6 +173,6 @@ def test_leased_rows_are_not_claimed_twice(graph_mock, session, redis):
     """Two drainers never claim the same head."""
     queue_texts(contact_conversation("15551230001"), "a")
     queue_texts(contact_conversation("15551230002"), "b")
-    first = delivery.claim("owner-1", 10)
-    second = delivery.claim("owner-2", 10)
+    first = outbox.claim("owner-1", 10)
+    second = outbox.claim("owner-2", 10)
     assert len(first) == 2 and second == []
