@@ -46,6 +46,7 @@ COPY flowapp/ flowapp/
 COPY migrations/ migrations/
 COPY templates/ templates/
 COPY static/ static/
+COPY examples/ examples/
 
 # Byte-code compiled once here, since the runtime user cannot write next to the code. The only
 # writable places are the log folder and the instance folder (mount volumes there to keep them).
