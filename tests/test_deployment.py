@@ -1218,6 +1218,7 @@ COPY flowapp/ flowapp/
 COPY migrations/ migrations/
 COPY templates/ templates/
 COPY static/ static/
+COPY examples/ examples/
 USER 10001
 """
 
