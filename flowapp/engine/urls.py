@@ -29,7 +29,8 @@ def _ip_literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | No
     return None
 
 
-def _is_internal(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+def is_internal(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Private, loopback, link-local, reserved, multicast or unspecified (IPv4-mapped included)."""
     mapped = getattr(address, "ipv4_mapped", None)
     if mapped is not None:
         address = mapped
@@ -67,6 +68,6 @@ def check_url(url: str, allow_private: bool) -> str | None:
     if host == "localhost" or host.endswith(".localhost"):
         return "calls to localhost are not allowed"
     address = _ip_literal(host)
-    if address is not None and _is_internal(address):
+    if address is not None and is_internal(address):
         return f"calls to the internal address {address} are not allowed"
     return None

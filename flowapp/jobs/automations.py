@@ -16,17 +16,25 @@ log = logging.getLogger("flowapp.jobs.automations")
 _EVENT_FOR_WAIT = {"delay": "delay_over", "reply": "timeout", "choice": "timeout"}
 
 
-def fire_deadline(run_id: int, token: str) -> str:
-    """Wake a run whose wait ended. A stale deadline (the run moved on) does nothing."""
+def _waiting(run_id: int, token: str) -> AutomationRun | None:
+    """The run, locked through its contact, if it still waits with this token; else None (rolled back)."""
     run = db.session.get(AutomationRun, run_id)
     if run is None:
-        return "gone"
+        return None
     runner.lock_contact(run.contact_id)
     db.session.refresh(run)
-    wait = run.state.get("wait") or {}
-    if run.status != "waiting" or wait.get("token") != token or run.paused:
+    if run.status != "waiting" or (run.state.get("wait") or {}).get("token") != token or run.paused:
         db.session.rollback()
+        return None
+    return run
+
+
+def fire_deadline(run_id: int, token: str) -> str:
+    """Wake a run whose wait ended. A stale deadline (the run moved on) does nothing."""
+    run = _waiting(run_id, token)
+    if run is None:
         return "stale"
+    wait = run.state["wait"]
     kind = _EVENT_FOR_WAIT.get(wait.get("kind"))
     if kind is None:
         db.session.rollback()
@@ -39,14 +47,8 @@ def fire_deadline(run_id: int, token: str) -> str:
 def perform_http(run_id: int, token: str, request: dict) -> str:
     """Make an HTTP request node's call (no lock held meanwhile), then resume its run with the result."""
     result = http_node.call(request, allow_private=current_app.config.get("HTTP_ALLOW_PRIVATE", False))
-    run = db.session.get(AutomationRun, run_id)
-    if run is None:
-        return "gone"
-    runner.lock_contact(run.contact_id)
-    db.session.refresh(run)
-    wait = run.state.get("wait") or {}
-    if run.status != "waiting" or wait.get("kind") != "http" or wait.get("token") != token:
-        db.session.rollback()
+    run = _waiting(run_id, token)
+    if run is None or run.state["wait"].get("kind") != "http":
         return "stale"
     runner.resume_run(run, engine.Event("http_result", result))
     db.session.commit()

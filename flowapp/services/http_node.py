@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import requests
 
 from flowapp import engine
+from flowapp.engine.urls import is_internal
 
 MAX_TIMEOUT = 30.0
 MAX_RESPONSE_BYTES = 1024 * 1024
@@ -67,13 +68,6 @@ def _private_target(url: str) -> str | None:
         return f"cannot resolve {host}: {exc}"
     for info in infos:
         address = ipaddress.ip_address(info[4][0])
-        if (
-            address.is_private
-            or address.is_loopback
-            or address.is_link_local
-            or address.is_reserved
-            or address.is_multicast
-            or address.is_unspecified
-        ):
+        if is_internal(address):
             return f"{host} resolves to {address}, a private address (allow it with HTTP_ALLOW_PRIVATE)"
     return None
