@@ -15,7 +15,16 @@ log = logging.getLogger("flowapp.cli")
 
 
 def register_cli(app: Flask) -> None:
-    for command in (create_user, worker, scheduler, dev, ensure_demo_user, sync_templates):
+    for command in (
+        create_user,
+        create_token,
+        worker,
+        scheduler,
+        dev,
+        ensure_demo_user,
+        sync_templates,
+        aggregate_analytics,
+    ):
         app.cli.add_command(command)
 
 
@@ -36,6 +45,41 @@ def create_user(email: str, password: str, role: str, name: str) -> None:
         raise click.ClickException(str(exc)) from None
     db.session.commit()
     click.echo(f"Created {user.role} {user.email}")
+
+
+@click.command("create-token")
+@click.option("--email", required=True, help="The user the token acts as.")
+@click.option("--name", required=True, help="What uses the token (shown in Settings).")
+@with_appcontext
+def create_token(email: str, name: str) -> None:
+    """Create an API token and print it (once: only its hash is stored)."""
+    from flowapp.services import api_tokens
+    from flowapp.services.users import find_by_email
+
+    user = find_by_email(email)
+    if user is None:
+        raise click.ClickException(f"No user with email {email}.")
+    try:
+        token, value = api_tokens.create(user, name)
+    except api_tokens.TokenError as exc:
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    click.echo(
+        f"Token {token.name!r} for {user.email} (prefix {token.prefix}); copy it now, it is not shown again:"
+    )
+    click.echo(value)
+
+
+@click.command("aggregate-analytics")
+@click.option("--days", default=2, show_default=True, type=click.IntRange(1, 3660), help="Days to recompute.")
+@with_appcontext
+def aggregate_analytics(days: int) -> None:
+    """Recompute the analytics counters now (the scheduler does the last two days hourly)."""
+    from flowapp.services import maintenance
+
+    count = maintenance.aggregate_analytics(days)
+    db.session.commit()
+    click.echo(f"{count} counters for the last {days} days")
 
 
 @click.command("ensure-demo-user")
@@ -123,8 +167,13 @@ def _first_template_sync(app: Flask) -> None:
     from flowapp.services import templates
 
     if not templates.all_templates():
-        enqueue("default", sync_templates, job_id="sync-templates-at-start", app=app,
-                retry=Retry(max=5, interval=[5, 15, 30, 60, 120]))
+        enqueue(
+            "default",
+            sync_templates,
+            job_id="sync-templates-at-start",
+            app=app,
+            retry=Retry(max=5, interval=[5, 15, 30, 60, 120]),
+        )
         log.info("no message templates known yet: fetching them")
 
 

@@ -94,6 +94,12 @@ class Config:
     INTAKE_GROUP_COMMIT = True
     # Seconds a request may spend before its log line is marked slow.
     SLOW_REQUEST_MS = 500
+    # Requests per minute per API token (a fixed window in Redis); 0 turns the limit off.
+    API_RATE_LIMIT = 120
+    # Comma-separated origins allowed to call the JSON API from a browser (CORS); empty: none.
+    API_CORS_ORIGINS = ""
+    # A bearer token that may read /metrics without a session (for Prometheus); unset: admins only.
+    METRICS_TOKEN: str | None = None
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
@@ -130,6 +136,9 @@ class Config:
             "INTAKE_GROUP_COMMIT": _env_bool("INTAKE_GROUP_COMMIT", cls.INTAKE_GROUP_COMMIT),
             "MAX_RUN_AGE_DAYS": _env_int("MAX_RUN_AGE_DAYS", cls.MAX_RUN_AGE_DAYS),
             "HTTP_ALLOW_PRIVATE": _env_bool("HTTP_ALLOW_PRIVATE", cls.HTTP_ALLOW_PRIVATE),
+            "API_RATE_LIMIT": _env_int("API_RATE_LIMIT", cls.API_RATE_LIMIT),
+            "API_CORS_ORIGINS": _env("API_CORS_ORIGINS", cls.API_CORS_ORIGINS),
+            "METRICS_TOKEN": _env("METRICS_TOKEN"),
         }
         return values
 
@@ -160,6 +169,8 @@ def finalize(config: dict) -> dict:
     if not config.get("LOG_DIR"):
         config["LOG_DIR"] = str(PROJECT_ROOT / "logs")
     config["SANDBOX"] = not config.get("WHATSAPP_TOKEN")
+    # Remembered so that an access token stored later in Settings can switch the default host too.
+    config["GRAPH_API_URL_DEFAULTED"] = not config.get("GRAPH_API_URL")
     if not config.get("GRAPH_API_URL"):
         # Sandbox mode talks to the built-in mock; a real token talks to Meta.
         config["GRAPH_API_URL"] = DEFAULT_SANDBOX_URL if config["SANDBOX"] else DEFAULT_GRAPH_API_URL
@@ -169,6 +180,8 @@ def finalize(config: dict) -> dict:
             f"SEND_RATE must be between 1 and 1000 messages per second, got {config['SEND_RATE']}"
         )
     config["GRAPH_API_VERSION"] = _check_version(config["GRAPH_API_VERSION"])
+    if int(config["API_RATE_LIMIT"]) < 0:
+        raise ConfigError(f"API_RATE_LIMIT must be 0 (off) or more, got {config['API_RATE_LIMIT']}")
     return config
 
 

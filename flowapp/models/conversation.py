@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from flowapp.models.base import Base, JSONType, UTCDateTime, utcnow
@@ -12,6 +12,10 @@ from flowapp.models.contact import Contact
 from flowapp.models.user import User
 
 CONVERSATION_STATUSES = ("open", "pending", "closed")
+
+# PostgreSQL-only indexes (GIN) get an empty partial index of the same name on SQLite, which has no
+# GIN: the schema then has the same index names on both databases, and SQLite searches by scanning.
+_NOT_ON_SQLITE = text("0")
 
 
 class Conversation(Base):
@@ -21,6 +25,18 @@ class Conversation(Base):
         Index("ix_conversations_status_last_message_at", "status", "last_message_at"),
         Index("ix_conversations_last_message_at", "last_message_at"),
         Index("ix_conversations_assignee_id_last_message_at", "assignee_id", "last_message_at"),
+        # The "needs a person" filter, newest first, without walking every conversation.
+        Index("ix_conversations_needs_human_last_message_at", "needs_human", "last_message_at"),
+        # The inbox's live-update fingerprint reads max(updated_at) on every poll.
+        Index("ix_conversations_updated_at", "updated_at"),
+        # The label filter: JSONB containment (labels @> '["vip"]') on PostgreSQL.
+        Index(
+            "ix_conversations_labels",
+            "labels",
+            postgresql_using="gin",
+            postgresql_ops={"labels": "jsonb_path_ops"},
+            sqlite_where=_NOT_ON_SQLITE,
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -52,6 +68,8 @@ class ConversationRead(Base):
     """How far each user has read a conversation: unread counts per user."""
 
     __tablename__ = "conversation_reads"
+    # A user's latest read: part of the inbox's live-update fingerprint.
+    __table_args__ = (Index("ix_conversation_reads_user_id_read_at", "user_id", "read_at"),)
 
     conversation_id: Mapped[int] = mapped_column(
         ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
@@ -70,3 +88,16 @@ class CannedResponse(Base):
     shortcut: Mapped[str] = mapped_column(String(40), unique=True)
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# Inbox search by name or number: trigram GIN over the contact's names and number (ILIKE '%ana%'
+# uses it on PostgreSQL). Declared here, beside the inbox that searches with it.
+Index(
+    "ix_contacts_search_trgm",
+    Contact.__table__.c.display_name,
+    Contact.__table__.c.profile_name,
+    Contact.__table__.c.wa_id,
+    postgresql_using="gin",
+    postgresql_ops={"display_name": "gin_trgm_ops", "profile_name": "gin_trgm_ops", "wa_id": "gin_trgm_ops"},
+    sqlite_where=_NOT_ON_SQLITE,
+)

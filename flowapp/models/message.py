@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from flowapp.models.base import Base, JSONType, UTCDateTime, utcnow
@@ -24,6 +24,15 @@ class Message(Base):
         Index("ix_messages_conversation_id_created_at", "conversation_id", "created_at"),
         # The send pipeline and its sweeps look for queued messages oldest first.
         Index("ix_messages_status_created_at", "status", "created_at"),
+        # Inbox search by message text: trigram GIN on PostgreSQL (ILIKE '%word%'); SQLite, which
+        # has no GIN, gets an empty partial index of the same name and scans.
+        Index(
+            "ix_messages_text_trgm",
+            "text",
+            postgresql_using="gin",
+            postgresql_ops={"text": "gin_trgm_ops"},
+            sqlite_where=text("0"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

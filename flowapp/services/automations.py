@@ -49,6 +49,7 @@ class DraftConflict(AutomationError):
 
 
 def issues_as_dicts(issues: list[engine.Issue]) -> list[dict]:
+    """Issues as JSON-able dicts (level, node, field, message)."""
     return [asdict(issue) for issue in issues]
 
 
@@ -190,6 +191,7 @@ def duplicate(automation: Automation, user: User | None = None) -> Automation:
 
 
 def waiting_runs(automation: Automation) -> int:
+    """How many runs of the automation are going or waiting (deleting it stops them)."""
     return (
         db.session.scalar(
             select(func.count())
@@ -208,3 +210,142 @@ def delete(automation: Automation) -> None:
     db.session.flush()
     db.session.delete(automation)
     db.session.flush()
+
+
+def rename(automation: Automation, name: str) -> None:
+    """Give the automation a new name (flushed); refused when empty."""
+    name = (name or "").strip()
+    if not name:
+        raise AutomationError("Give the automation a name.")
+    automation.name = name[:200]
+    automation.updated_at = utcnow()
+    db.session.flush()
+
+
+def export_document(automation: Automation) -> dict:
+    """The export file's content: {"name", "description", "trigger", "graph"} (the draft)."""
+    return {
+        "name": automation.name,
+        "description": automation.description or "",
+        "trigger": copy.deepcopy(automation.trigger),
+        "graph": copy.deepcopy(automation.draft),
+    }
+
+
+def _export_problem(data: object) -> str | None:
+    """Why `data` is not an export document, or None."""
+    if not isinstance(data, dict):
+        return "The file is not an automation export: a JSON object with name, trigger and graph."
+    missing = [key for key in ("name", "trigger", "graph") if key not in data]
+    if missing:
+        return "The file is not an automation export: it has no " + ", ".join(missing) + "."
+    if not isinstance(data["name"], str) or not data["name"].strip():
+        return "The automation in the file has no name."
+    if not isinstance(data.get("description", ""), str):
+        return "The description in the file must be text."
+    trigger = data["trigger"]
+    if not isinstance(trigger, dict) or trigger.get("type") not in engine.TRIGGER_TYPES:
+        return "The trigger in the file must be an object whose type is one of: " + ", ".join(
+            engine.TRIGGER_TYPES
+        )
+    return None
+
+
+def import_document(data: object, user: User | None = None) -> Automation:
+    """A new draft automation from an export document (flushed).
+
+    Refused with AutomationError (and the schema's issues) when the document is not an export, its
+    trigger has an unknown type, or its graph is not a well-formed automation document. Problems
+    the validator finds beyond that (a missing setting) are kept with the draft, as in the editor.
+    """
+    problem = _export_problem(data)
+    if problem:
+        raise AutomationError(problem)
+    return create(
+        data["name"],
+        trigger=copy.deepcopy(data["trigger"]),
+        graph=data["graph"],
+        description=data.get("description", ""),
+        user=user,
+    )
+
+
+def check_node(node: dict, known: dict | None = None) -> list[engine.Issue]:
+    """The problems with one node's own settings (for the editor's settings form).
+
+    The node is validated in a two-node graph (a start leading to it), and only its own setting
+    issues are kept: open ports and reachability depend on the rest of the graph.
+    """
+    node = {key: node[key] for key in ("id", "type", "config", "label") if key in node}
+    nodes = (
+        [node] if node.get("type") == "start" else [{"id": "__start", "type": "start", "config": {}}, node]
+    )
+    edges = [] if len(nodes) == 1 else [{"from": "__start", "port": "next", "to": node.get("id")}]
+    graph = {"spec_version": engine.SPEC_VERSION, "nodes": nodes, "edges": edges}
+    issues = engine.validate(graph, None, known if known is not None else known_references())
+    return [
+        i for i in issues if i.node == node.get("id") and i.field != "ports" and "reaches" not in i.message
+    ]
+
+
+def _outgoing(graph: dict) -> dict[str, set]:
+    result: dict[str, set] = {}
+    for edge in graph.get("edges") or []:
+        result.setdefault(edge.get("from"), set()).add((edge.get("port"), edge.get("to")))
+    return result
+
+
+def _edge_dicts(edges: set) -> list[dict]:
+    return [{"from": source, "port": port, "to": target} for source, port, target in sorted(edges)]
+
+
+def _content(node: dict) -> tuple:
+    return (node.get("type"), node.get("config"), node.get("label"))
+
+
+def diff_graphs(old: dict, new: dict) -> dict:
+    """What changed from graph `old` to graph `new`, by node id (for the diff drawn on the canvas).
+
+    {"added", "removed", "changed" (type, settings, label or outgoing edges), "moved" (position
+    only), "edges_added", "edges_removed"}: node ids in graph order, edges as {"from","port","to"}.
+    """
+    before = {n["id"]: n for n in old.get("nodes") or []}
+    after = {n["id"]: n for n in new.get("nodes") or []}
+    out_before, out_after = _outgoing(old), _outgoing(new)
+    changed, moved = [], []
+    for node_id, node in after.items():
+        if node_id not in before:
+            continue
+        if _content(node) != _content(before[node_id]) or out_before.get(node_id) != out_after.get(node_id):
+            changed.append(node_id)
+        elif node.get("position") != before[node_id].get("position"):
+            moved.append(node_id)
+    edges_before = {(e["from"], e["port"], e["to"]) for e in old.get("edges") or []}
+    edges_after = {(e["from"], e["port"], e["to"]) for e in new.get("edges") or []}
+    return {
+        "added": [node_id for node_id in after if node_id not in before],
+        "removed": [node_id for node_id in before if node_id not in after],
+        "changed": changed,
+        "moved": moved,
+        "edges_added": _edge_dicts(edges_after - edges_before),
+        "edges_removed": _edge_dicts(edges_before - edges_after),
+    }
+
+
+def version_graph(automation: Automation, which: str) -> tuple[str, dict, dict]:
+    """(title, graph, trigger) of "draft", "published" or a version number of `automation`.
+
+    Raises AutomationError when there is no such version.
+    """
+    if which == "draft":
+        return "Draft", automation.draft, automation.trigger
+    version = automation.published_version if which == "published" else None
+    if which != "published" and which.isdigit():
+        version = db.session.scalar(
+            select(AutomationVersion).where(
+                AutomationVersion.automation_id == automation.id, AutomationVersion.number == int(which)
+            )
+        )
+    if version is None:
+        raise AutomationError(f"This automation has no version {which!r}.")
+    return f"Version {version.number}", version.graph, version.trigger

@@ -2,6 +2,8 @@
 
 In sandbox mode (no WHATSAPP_TOKEN) the client talks to the built-in mock at GRAPH_API_URL with a
 placeholder token; everything else is identical, so the sandbox exercises the real code path.
+Credentials entered in Settings win over the environment's (services/credentials.py): the client is
+rebuilt when they change.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import logging
 from flask import current_app
 
 from flowapp.models import utcnow
-from flowapp.services import settings
+from flowapp.services import credentials, settings
 from flowapp.whatsapp.client import GraphClient
 from flowapp.whatsapp.errors import GraphError
 
@@ -24,6 +26,7 @@ PAUSE_KEY = "sending_paused"
 def client() -> GraphClient:
     """The app's shared client (thread-safe: one HTTP session per thread inside)."""
     app = current_app._get_current_object()
+    credentials.apply(app)  # cheap unless due: at most one read every few seconds
     cached = app.extensions.get("flowapp_graph")
     if cached is None:
         config = app.config

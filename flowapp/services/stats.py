@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from flowapp.extensions import db
-from flowapp.models import Automation, AutomationLog, AutomationRun, Message, utcnow
+from flowapp.models import Automation, AutomationLog, AutomationRun, Contact, Message, utcnow
+
+# Log events the trace shows as a step's outcome (the rest are bookkeeping: "version", "ended").
+TRACE_HIDDEN = frozenset({"version"})
 
 
 def automation_stats(automation: Automation, since: datetime | None = None) -> dict:
@@ -85,6 +88,7 @@ def send_node_stats(automation: Automation, since: datetime) -> dict:
 
 
 def runs_last_days(automation: Automation, days: int = 7) -> int:
+    """Runs of the automation started in the last `days` days."""
     return (
         db.session.scalar(
             select(func.count())
@@ -96,3 +100,54 @@ def runs_last_days(automation: Automation, days: int = 7) -> int:
         )
         or 0
     )
+
+
+def runs_last_days_by_automation(days: int = 7) -> dict[int, int]:
+    """{automation_id: runs started in the last `days` days}, in one query (for the list page)."""
+    rows = db.session.execute(
+        select(AutomationRun.automation_id, func.count())
+        .where(AutomationRun.started_at >= utcnow() - timedelta(days=days))
+        .group_by(AutomationRun.automation_id)
+    ).all()
+    return dict(rows)
+
+
+def recent_runs(automation: Automation, search: str = "", limit: int = 20) -> list[AutomationRun]:
+    """The automation's most recent runs, newest first; `search` filters by contact name or number."""
+    query = (
+        select(AutomationRun)
+        .join(Contact, Contact.id == AutomationRun.contact_id)
+        .where(AutomationRun.automation_id == automation.id)
+        .order_by(AutomationRun.id.desc())
+        .limit(limit)
+    )
+    search = search.strip()
+    if search:
+        pattern = f"%{search.lower()}%"
+        query = query.where(
+            or_(
+                func.lower(Contact.display_name).like(pattern),
+                func.lower(Contact.profile_name).like(pattern),
+                Contact.wa_id.like(f"%{search.lstrip('+')}%"),
+            )
+        )
+    return list(db.session.scalars(query))
+
+
+def run_trace(run: AutomationRun) -> dict:
+    """One run's path for the canvas: its steps (node, event, detail, time), the nodes it entered
+    and the ports it took ("node:port"), in order."""
+    logs = db.session.scalars(
+        select(AutomationLog).where(AutomationLog.run_id == run.id).order_by(AutomationLog.id)
+    )
+    steps, nodes, ports = [], [], []
+    for entry in logs:
+        if entry.event in TRACE_HIDDEN:
+            continue
+        detail = entry.detail or {}
+        steps.append({"node": entry.node_id, "event": entry.event, "detail": detail, "at": entry.created_at})
+        if entry.event == "entered" and entry.node_id not in nodes:
+            nodes.append(entry.node_id)
+        elif entry.event == "port":
+            ports.append(f"{entry.node_id}:{detail.get('port')}")
+    return {"steps": steps, "nodes": nodes, "ports": ports, "current": run.current_node}

@@ -5,13 +5,16 @@ from __future__ import annotations
 from flask import Flask
 
 from flowapp.web import (
+    admin,
     analytics,
+    api,
     auth,
     automations,
     errors,
     health,
     inbox,
     main,
+    metrics,
     requests_log,
     sandbox,
     security,
@@ -40,8 +43,11 @@ def register_guards(app: Flask) -> None:
 def register_web(app: Flask) -> None:
     """Register every blueprint, error handler and template helper on `app`."""
     errors.init_app(app)
-    for module in (auth, health, main, webhooks, automations, inbox, analytics, settings, sandbox):
+    for module in (auth, health, main, webhooks, automations, inbox, analytics, settings, sandbox, metrics):
         app.register_blueprint(module.bp)
+    api.init_app(app)
+    admin.init_app(app)
+    settings.init_app(app)
 
     @app.context_processor
     def shell_context():

@@ -1,18 +1,194 @@
-"""Automations: the list of automations (the editor arrives with its own issue)."""
+"""Automations: the list (create, import, export, duplicate, rename, delete, activate and pause).
+
+The editor's routes live in the automations_*.py modules beside this one; importing them at the
+bottom registers them on the same blueprint (see automations_common).
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+import json
+import re
+
+from flask import Response, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from sqlalchemy import select
 
-from flowapp.extensions import db
+from flowapp.extensions import db, htmx
 from flowapp.models import Automation
+from flowapp.services import automations, examples, stats
+from flowapp.web.automations_common import bp, get_automation, vary_on_htmx
+from flowapp.web.automations_views import trigger_summary
 
-bp = Blueprint("automations", __name__, url_prefix="/automations")
+MAX_IMPORT_BYTES = 2 * 1024 * 1024
+
+
+@bp.context_processor
+def _helpers():
+    return {"trigger_summary": trigger_summary}
+
+
+def _list_context(error: str | None = None, issues: list | None = None) -> dict:
+    items = db.session.scalars(select(Automation).order_by(Automation.updated_at.desc())).all()
+    return {
+        "automations": items,
+        "runs_7d": stats.runs_last_days_by_automation(7),
+        "examples": examples.all_examples(),
+        "error": error,
+        "issues": issues or [],
+    }
 
 
 @bp.get("/")
 def index():
-    """Every automation, most recently changed first."""
-    items = db.session.scalars(select(Automation).order_by(Automation.updated_at.desc())).all()
-    return render_template("automations/index.html", automations=items)
+    """Every automation, most recently changed first (the table alone for an htmx request)."""
+    template = "automations/_list.html" if htmx else "automations/index.html"
+    return vary_on_htmx(Response(render_template(template, **_list_context())))
+
+
+def _row(automation: Automation, error: str | None = None, status: int = 200):
+    runs = {automation.id: stats.runs_last_days(automation, 7)}
+    return render_template("automations/_row.html", automation=automation, runs_7d=runs, error=error), status
+
+
+@bp.post("/new")
+def create():
+    """A new automation, empty or from an example; opens the editor."""
+    name, slug = request.form.get("name", ""), request.form.get("example", "")
+    try:
+        if slug:
+            automation = examples.create_from(slug, user=current_user)
+            if name.strip():
+                automation.name = name.strip()[:200]
+        else:
+            automation = automations.create(name, user=current_user)
+    except automations.AutomationError as exc:
+        db.session.rollback()
+        return render_template("automations/index.html", **_list_context(str(exc))), 400
+    db.session.commit()
+    return redirect(url_for("automations.edit", automation_id=automation.id))
+
+
+@bp.post("/import")
+def import_file():
+    """A new automation from an exported JSON file; malformed files are refused with the reason."""
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return _import_refused("Choose a JSON file to import.")
+    raw = upload.read(MAX_IMPORT_BYTES + 1)
+    if len(raw) > MAX_IMPORT_BYTES:
+        return _import_refused("The file is larger than 2 MB: it is not an automation export.")
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        return _import_refused(f"The file is not valid JSON ({exc}).")
+    try:
+        automation = automations.import_document(data, user=current_user)
+    except automations.AutomationError as exc:
+        db.session.rollback()
+        return _import_refused(str(exc), exc.issues)
+    db.session.commit()
+    flash(f"Imported “{automation.name}” as a draft.")
+    return redirect(url_for("automations.edit", automation_id=automation.id))
+
+
+def _import_refused(message: str, issues: list | None = None):
+    return render_template("automations/index.html", **_list_context(message, issues)), 400
+
+
+@bp.get("/<int:automation_id>/export")
+def export(automation_id: int):
+    """The automation as a JSON file: {"name", "description", "trigger", "graph"}."""
+    automation = get_automation(automation_id)
+    body = json.dumps(automations.export_document(automation), indent=2, ensure_ascii=False)
+    slug = re.sub(r"[^a-z0-9]+", "-", automation.name.lower()).strip("-") or "automation"
+    response = Response(body + "\n", mimetype="application/json")
+    response.headers["Content-Disposition"] = f'attachment; filename="{slug}.json"'
+    return response
+
+
+@bp.post("/<int:automation_id>/duplicate")
+def duplicate(automation_id: int):
+    """A draft copy with the same graph and trigger."""
+    copy = automations.duplicate(get_automation(automation_id), user=current_user)
+    db.session.commit()
+    flash(f"Created “{copy.name}”.")
+    return redirect(url_for("automations.index"))
+
+
+@bp.get("/<int:automation_id>/row")
+def row(automation_id: int):
+    """One row of the list (what Cancel puts back)."""
+    return _row(get_automation(automation_id))
+
+
+@bp.get("/<int:automation_id>/rename")
+def rename_form(automation_id: int):
+    """The row with its name as a form."""
+    return render_template("automations/_rename.html", automation=get_automation(automation_id))
+
+
+@bp.post("/<int:automation_id>/rename")
+def rename(automation_id: int):
+    """Rename; answers the list row (the editor ignores it)."""
+    automation = get_automation(automation_id)
+    try:
+        automations.rename(automation, request.form.get("name", ""))
+    except automations.AutomationError as exc:
+        db.session.rollback()
+        return _row(automation, str(exc), 422)
+    db.session.commit()
+    return _row(automation)
+
+
+@bp.post("/<int:automation_id>/status")
+def set_status(automation_id: int):
+    """Activate or pause; answers the row (with the reason when refused)."""
+    automation = get_automation(automation_id)
+    try:
+        automations.set_status(automation, request.form.get("status", ""))
+    except automations.AutomationError as exc:
+        db.session.rollback()
+        return _row(automation, str(exc), 422)
+    db.session.commit()
+    return _row(automation)
+
+
+@bp.get("/<int:automation_id>/delete")
+def confirm_delete(automation_id: int):
+    """The confirmation, saying how many runs are waiting in this automation."""
+    automation = get_automation(automation_id)
+    template = "automations/_delete.html" if htmx else "automations/delete.html"
+    response = Response(
+        render_template(template, automation=automation, waiting=automations.waiting_runs(automation))
+    )
+    return vary_on_htmx(response)
+
+
+@bp.post("/<int:automation_id>/delete")
+def delete(automation_id: int):
+    """Delete the automation with its versions and runs (the messages it sent stay)."""
+    automation = get_automation(automation_id)
+    name = automation.name
+    automations.delete(automation)
+    db.session.commit()
+    flash(f"Deleted “{name}”.")
+    return redirect(url_for("automations.index"))
+
+
+# Registered last: these modules add their routes to `bp`.
+from flowapp.web import (  # noqa: E402
+    automations_editor,
+    automations_nodes,
+    automations_runs,
+    automations_sim,
+    automations_triggers,
+)
+
+__all__ = [
+    "automations_editor",
+    "automations_nodes",
+    "automations_runs",
+    "automations_sim",
+    "automations_triggers",
+    "bp",
+]

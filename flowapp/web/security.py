@@ -8,12 +8,14 @@ API's bearer tokens) are registered with `own_auth`.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import wraps
 
 from flask import Blueprint, Flask, current_app, jsonify, redirect, request, url_for
 from flask_login import current_user
 
 from flowapp.extensions import db, login_manager
 from flowapp.models import User
+from flowapp.web.errors import error_response
 
 _PUBLIC_ENDPOINTS: set[str] = {"static"}
 _OWN_AUTH_BLUEPRINTS: set[str] = set()
@@ -38,6 +40,19 @@ def public(view: Callable) -> Callable:
     """Mark a view as reachable without login (used on login, health and webhooks)."""
     view.flowapp_public = True
     return view
+
+
+def admin_required(view: Callable) -> Callable:
+    """Only admins may use this view: anyone else gets 403 (checked on the server, whatever the page
+    shows). The login guard has already sent anonymous visitors to the login page."""
+
+    @wraps(view)
+    def guarded(*args, **kwargs):
+        if not current_user.is_authenticated or not current_user.is_admin:
+            return error_response(403, "forbidden", "Only an admin can do this.")
+        return view(*args, **kwargs)
+
+    return guarded
 
 
 def own_auth(blueprint: Blueprint) -> Blueprint:

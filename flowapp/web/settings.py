@@ -1,40 +1,60 @@
-"""Settings: how this installation is connected to Meta, and whether its workers run."""
+"""Settings: the WhatsApp connection, sending, users, API tokens, templates and the job system.
+
+Everyone who logs in sees the overview; the sections that change configuration (credentials,
+sending, users, tokens) are for admins, and their routes check the role on the server.
+"""
 
 from __future__ import annotations
 
 import re
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, Flask, abort, flash, redirect, render_template, url_for
+from flask_login import current_user
 from redis.exceptions import RedisError
 
 from flowapp.extensions import db
-from flowapp.services import graph, templates, workers
+from flowapp.services import credentials, graph, settings, templates, workers
 from flowapp.whatsapp.errors import GraphError
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
 
+def init_app(app: Flask) -> None:
+    """Every request first brings this process's copy of the stored credentials up to date (a
+    check every few seconds at most), so a webhook is verified with the app secret set in Settings."""
+    app.before_request(_refresh_credentials)
+
+
+def _refresh_credentials() -> None:
+    credentials.apply()
+
+
+def webhook_url() -> str:
+    """The callback URL to paste into Meta's dashboard."""
+    return url_for("webhooks.verify", _external=True)
+
+
 @bp.get("/")
 def index():
-    """The connection to WhatsApp as configured (secrets are never shown) and the job system."""
-    config = current_app.config
-    connection = {
-        "Mode": "Sandbox (built-in Graph API mock)" if config["SANDBOX"] else "Live (Meta Cloud API)",
-        "Phone number id": config.get("PHONE_NUMBER_ID") or "not set",
-        "Business account id": config.get("BUSINESS_ID") or "not set",
-        "Graph API": f"{config['GRAPH_API_URL']} {config['GRAPH_API_VERSION']}",
-        "Access token": "set" if config.get("WHATSAPP_TOKEN") else "not set",
-        "App secret": "set" if config.get("APP_SECRET") else "not set",
-        "Time zone": config["TIMEZONE"],
+    """The overview; admins also get the forms that change configuration."""
+    context = {
+        "webhook_url": webhook_url(),
+        "jobs": workers.overview(),
+        "templates": templates.all_templates(),
+        "general": general_values(),
     }
-    webhook_url = url_for("main.index", _external=True) + "webhooks/whatsapp"
-    return render_template(
-        "settings/index.html",
-        connection=connection,
-        webhook_url=webhook_url,
-        jobs=workers.overview(),
-        templates=templates.all_templates(),
-    )
+    if current_user.is_admin:
+        context["credentials"] = credentials.describe()
+    return render_template("settings/index.html", **context)
+
+
+def general_values() -> dict:
+    """Send rate, time zone and retention as they apply now (Settings' value, else the config's)."""
+    return {
+        "send_rate": settings.get("send_rate"),
+        "timezone": settings.get("timezone"),
+        "log_retention_days": settings.get("log_retention_days"),
+    }
 
 
 @bp.post("/templates/refresh")
@@ -70,3 +90,7 @@ def ping_result(nonce: str):
     if not re.fullmatch(r"[0-9a-f]{16}", nonce):
         abort(404)
     return render_template("settings/_ping.html", nonce=nonce, answer=workers.ping_answer(nonce))
+
+
+# The admin sections register their routes on `bp`; imported last because they import it.
+from flowapp.web import settings_general, settings_tokens, settings_users, settings_whatsapp  # noqa: E402, F401

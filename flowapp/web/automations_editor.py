@@ -1,0 +1,212 @@
+"""The editor page and what its canvas saves and loads: drafts, publishing, versions, diffs.
+
+The canvas talks JSON with these routes (graphs are data, not markup); the panels around it are
+server-rendered fragments. A draft save carries the revision the editor started from, so a save
+from a stale tab is answered 409 with the newer draft and the person chooses.
+"""
+
+from __future__ import annotations
+
+import time
+
+from flask import jsonify, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from flowapp.engine.registry import CATEGORIES
+from flowapp.extensions import db
+from flowapp.models import AutomationVersion
+from flowapp.services import automations
+from flowapp.web.automations_common import bp, get_automation, json_body, json_error
+from flowapp.web.automations_views import graph_views, palette_entries, trigger_summary
+
+
+def _issues_html(automation, issues) -> str:
+    return render_template("automations/_issues.html", automation=automation, issues=issues)
+
+
+def _draft_payload(automation, issues=None) -> dict:
+    """The draft as the canvas loads it, with the views of its nodes and its problems."""
+    if issues is None:
+        issues = automations.check(automation.draft, automation.trigger)
+    return {
+        "graph": automation.draft,
+        "trigger": automation.trigger,
+        "trigger_summary": trigger_summary(automation.trigger),
+        "revision": automation.draft_revision,
+        "views": graph_views(automation.draft),
+        "issues": automations.issues_as_dicts(issues),
+        "issues_html": _issues_html(automation, issues),
+    }
+
+
+def _urls(automation_id: int) -> dict:
+    """Every URL the editor's script calls, built here so none is written by hand in JavaScript."""
+    endpoints = (
+        "draft",
+        "save_draft",
+        "publish",
+        "versions",
+        "diff",
+        "node_form",
+        "trigger_form",
+        "simulator_start",
+        "runs",
+        "stats_overlay",
+        "rename",
+        "edit",
+    )
+    return {name: url_for(f"automations.{name}", automation_id=automation_id) for name in endpoints}
+
+
+@bp.get("/<int:automation_id>/edit")
+def edit(automation_id: int):
+    """The editor: palette, canvas, settings, problems, simulator, versions and runs."""
+    automation = get_automation(automation_id)
+    issues = automations.check(automation.draft, automation.trigger)
+    data = {
+        "automation": {"id": automation.id, "name": automation.name, "status": automation.status},
+        "urls": _urls(automation.id),
+        "palette": palette_entries(),
+        **{key: value for key, value in _draft_payload(automation, issues).items() if key != "issues_html"},
+    }
+    return render_template(
+        "automations/editor.html",
+        automation=automation,
+        issues=issues,
+        data=data,
+        palette_groups=_groups(data["palette"]),
+        summary=trigger_summary(automation.trigger),
+    )
+
+
+def _groups(palette: list[dict]) -> list[tuple[str, list[dict]]]:
+    """Palette entries by category, in the registry's order (messages first)."""
+    groups: dict[str, list[dict]] = {category: [] for category in CATEGORIES}
+    for entry in palette:
+        groups.setdefault(entry["category"], []).append(entry)
+    return [(category, entries) for category, entries in groups.items() if entries]
+
+
+@bp.get("/<int:automation_id>/draft")
+def draft(automation_id: int):
+    """The stored draft (what "load theirs" shows after a conflict)."""
+    return jsonify(_draft_payload(get_automation(automation_id)))
+
+
+@bp.post("/<int:automation_id>/draft")
+def save_draft(automation_id: int):
+    """Save the canvas: {"graph", "trigger", "base_revision"} -> the new revision and the problems.
+
+    409 when another tab saved since `base_revision` (the body has that draft); 422 when the graph
+    is not a well-formed document. Server-Timing says how long the save and validation took.
+    """
+    started = time.perf_counter()
+    automation = get_automation(automation_id)
+    body = json_body()
+    base = body.get("base_revision")
+    try:
+        issues = automations.save_draft(
+            automation,
+            body.get("graph"),
+            trigger=body.get("trigger") if isinstance(body.get("trigger"), dict) else None,
+            base_revision=base if isinstance(base, int) else None,
+        )
+    except automations.DraftConflict:
+        db.session.rollback()
+        current = get_automation(automation_id)
+        return json_error(
+            409,
+            "This automation was changed in another tab or by someone else.",
+            conflict=True,
+            **_draft_payload(current),
+        )
+    except automations.AutomationError as exc:
+        db.session.rollback()
+        return json_error(422, str(exc), issues=automations.issues_as_dicts(exc.issues))
+    db.session.commit()
+    return _saved(automation, issues, started)
+
+
+def _saved(automation, issues, started: float):
+    """The answer to a save, with the time it took in Server-Timing (the benchmark reads it)."""
+    response = jsonify(
+        revision=automation.draft_revision,
+        issues=automations.issues_as_dicts(issues),
+        issues_html=_issues_html(automation, issues),
+        trigger_summary=trigger_summary(automation.trigger),
+    )
+    elapsed = (time.perf_counter() - started) * 1000
+    response.headers["Server-Timing"] = f'app;desc="save and validate";dur={elapsed:.1f}'
+    return response
+
+
+@bp.post("/<int:automation_id>/publish")
+def publish(automation_id: int):
+    """Publish the stored draft as a new immutable version.
+
+    {"revision", "confirm"}: the revision must be the one the editor shows (409 otherwise); errors
+    refuse it (422); warnings need "confirm": true (422 with "needs_confirmation").
+    """
+    automation = get_automation(automation_id)
+    body = json_body()
+    if body.get("revision") != automation.draft_revision:
+        return json_error(409, "Save your changes before publishing (the draft changed).", conflict=True)
+    try:
+        version = automations.publish(automation, current_user, confirm_warnings=bool(body.get("confirm")))
+    except automations.AutomationError as exc:
+        db.session.rollback()
+        has_errors = any(issue.level == "error" for issue in exc.issues)
+        return json_error(
+            422, str(exc), issues=automations.issues_as_dicts(exc.issues), needs_confirmation=not has_errors
+        )
+    db.session.commit()
+    return jsonify(
+        version=version.number, status=automation.status, message=f"Published version {version.number}."
+    )
+
+
+@bp.get("/<int:automation_id>/versions")
+def versions(automation_id: int):
+    """The version history, newest first, with restore and compare."""
+    automation = get_automation(automation_id)
+    rows = db.session.scalars(
+        select(AutomationVersion)
+        .where(AutomationVersion.automation_id == automation.id)
+        .order_by(AutomationVersion.number.desc())
+    ).all()
+    return render_template("automations/_versions.html", automation=automation, versions=rows)
+
+
+@bp.post("/<int:automation_id>/versions/<int:number>/restore")
+def restore(automation_id: int, number: int):
+    """Make a version's graph and trigger the draft again; answers the new draft."""
+    automation = get_automation(automation_id)
+    version = db.session.scalar(
+        select(AutomationVersion).where(
+            AutomationVersion.automation_id == automation.id, AutomationVersion.number == number
+        )
+    )
+    if version is None:
+        return json_error(404, f"There is no version {number}.")
+    automations.restore(automation, version)
+    db.session.commit()
+    return jsonify({**_draft_payload(automation), "message": f"Version {number} restored as the draft."})
+
+
+@bp.get("/<int:automation_id>/diff")
+def diff(automation_id: int):
+    """Two versions ("draft", "published" or a number) and what changed between them."""
+    automation = get_automation(automation_id)
+    try:
+        old_title, old_graph, _ = automations.version_graph(automation, request.args.get("from", "published"))
+        new_title, new_graph, _ = automations.version_graph(automation, request.args.get("to", "draft"))
+    except automations.AutomationError as exc:
+        return json_error(404, str(exc))
+    return jsonify(
+        {
+            "from": {"title": old_title, "graph": old_graph, "views": graph_views(old_graph)},
+            "to": {"title": new_title, "graph": new_graph, "views": graph_views(new_graph)},
+            "diff": automations.diff_graphs(old_graph, new_graph),
+        }
+    )
