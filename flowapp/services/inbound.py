@@ -41,7 +41,12 @@ def process_event(event_id: int) -> str:
         event.processed_at = utcnow()
         log.warning("webhook event %s is not a WhatsApp webhook: %s", event_id, exc)
         return "malformed"
-    new_messages = [message for m in parsed.messages if (message := store_message(m)) is not None]
+    unusable = [m for m in parsed.messages if not _is_phone(m.wa_id)]
+    for m in unusable:
+        parsed.ignored.append(
+            f"message {m.wamid[:60]} skipped: its sender {m.wa_id[:40]!r} is not a phone number"
+        )
+    new_messages = [message for m in parsed.messages if m not in unusable and (message := store_message(m))]
     applied = sum(statuses.record(s) for s in parsed.statuses)
     for error in parsed.errors:
         log.warning(
@@ -56,6 +61,10 @@ def process_event(event_id: int) -> str:
     for message in new_messages:
         runner.handle_inbound(message)
     return f"{len(new_messages)} messages, {applied} statuses"
+
+
+def _is_phone(wa_id: str) -> bool:
+    return wa_id.isdigit() and 5 <= len(wa_id) <= 20
 
 
 def store_message(inbound: InboundMessage) -> Message | None:

@@ -129,7 +129,7 @@ def _parse_message(message: object, ctx: _MessageContext, ignored: list[str]) ->
     if not isinstance(message, dict) or not as_str(message.get("id")) or not as_str(message.get("from")):
         ignored.append(f"{ctx.where}: message skipped, it has no id or no from")
         return None
-    wa_id = message["from"]
+    wa_id = _sender(message["from"], ctx.contacts)
     contact = ctx.contacts.get(wa_id, {})
     context = as_dict(message.get("context"))
     kind, errors = _type_and_errors(message, ctx.value_errors)
@@ -208,6 +208,17 @@ def _error_detail(error: dict) -> ErrorDetail:
         details=as_str(as_dict(error.get("error_data")).get("details")) or "",
         href=as_str(error.get("href")),
     )
+
+
+def _sender(sender: str, contacts: dict[str, dict]) -> str:
+    """The sender's wa_id: `from` as Meta sends it (digits); when `from` is not digits (Meta's own
+    documentation samples carry placeholders there) and the delivery names exactly one contact with
+    a numeric wa_id, that one."""
+    if not sender.isdigit() and len(contacts) == 1:
+        only = next(iter(contacts))
+        if only.isdigit():
+            return only
+    return sender
 
 
 def _contacts_by_wa_id(contacts: object) -> dict[str, dict]:

