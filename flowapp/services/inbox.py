@@ -44,7 +44,7 @@ MIN_TEXT_SEARCH = 3
 # Search: contacts matching more than this are not listed by id. Message search (see _by_text)
 # walks conversations when the words are in at least this share of the latest messages.
 CONTACT_PROBE = 5000
-TEXT_SAMPLE = 5000
+TEXT_SAMPLE = 2000
 TEXT_COMMON_SHARE = 0.005
 TEXT_PLAN_BUDGET_MS = 150
 BADGE_CAP = 99
@@ -623,7 +623,7 @@ def add_label(conversation: Conversation, label: str) -> str:
         if len(labels) >= MAX_LABELS:
             raise InboxError("label", f"At most {MAX_LABELS} labels per conversation.")
         conversation.labels = [*labels, label]
-    known = known_labels()
+    known = list(settings.get(LABELS_KEY, []) or [])  # not the cached copy: this one is written
     if label not in known:
         settings.put(LABELS_KEY, sorted([*known, label], key=str.lower)[:500])
     db.session.flush()
@@ -636,8 +636,9 @@ def remove_label(conversation: Conversation, label: str) -> None:
 
 
 def known_labels() -> list[str]:
-    """Every label used so far (kept in a setting, so listing them never scans conversations)."""
-    return list(settings.get(LABELS_KEY, []) or [])
+    """Every label used so far (kept in a setting, so listing them never scans conversations; cached
+    for a few seconds in each process)."""
+    return list(settings.cached(LABELS_KEY, []) or [])
 
 
 def active_users() -> list[User]:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, abort, make_response, request, url_for
+from flask import Blueprint, Response, abort, make_response, request
 from flask_login import current_user
 
 from flowapp.extensions import db
@@ -94,19 +94,8 @@ def conditional(etag: str, render: Callable[[], str]) -> Response:
     return response
 
 
-def poll_headers(etag: str) -> dict:
-    """The hx-headers a polled fragment sends with its next poll."""
-    return {"If-None-Match": etag}
-
-
 def changed(response: Response | str, *events: str) -> Response:
     """A fragment answer that also tells the page what changed (HX-Trigger), so pollers refresh now."""
     response = make_response(response)
     response.headers["HX-Trigger"] = ", ".join(events or ("inbox-changed",))
     return response
-
-
-def conversation_url(conversation: Conversation, args) -> str:
-    return url_for(
-        "inbox.conversation", conversation_id=conversation.id, **filter_args(args, keep_cursor=False)
-    )

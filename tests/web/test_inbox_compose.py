@@ -13,7 +13,9 @@ from werkzeug.test import encode_multipart
 from flowapp.extensions import db
 from flowapp.models import CannedResponse, Message, MessageTemplate, utcnow
 from flowapp.sandbox.media import png_image
+from flowapp.services import inbound, intake
 from flowapp.whatsapp.templates import count_parameters
+from tests.helpers import encode
 from tests.web.test_inbox import conversation_of, say, token
 from tests.web.test_inbox import post as htmx_post
 
@@ -230,8 +232,10 @@ def test_documents_are_downloads(logged_in, graph_mock):
 
 
 def test_thread_renders_each_kind_of_message(logged_in):
-    """Locations link to the map, choices show what was tapped, unsupported ones say so."""
-    say(location={"latitude": 38.7223, "longitude": -9.1393, "name": "Lisbon office"})
+    """Locations link to the map with reactions under them, choices show what was tapped,
+    unsupported and deleted messages say so."""
+    place = say(location={"latitude": 38.7223, "longitude": -9.1393, "name": "Lisbon office"})
+    say(reaction={"message_id": place.wamid, "emoji": "👍"})
     say(button_reply={"id": "hours", "title": "Opening hours"})
     unsupported = say(text="x")
     unsupported.type = "unsupported"
@@ -245,6 +249,8 @@ def test_thread_renders_each_kind_of_message(logged_in):
         in html
     )
     assert "Chose <strong>Opening hours</strong>" in html
+    reacted = html[html.index(f'id="msg-{place.id}"') :].split("</article>")[0]
+    assert '<div class="msg-reactions"><span title="Customer">👍</span></div>' in reacted
     assert "Unsupported message (Message type unknown)" in html
     assert "This message was deleted." in html and ">oops<" not in html
 
@@ -264,3 +270,32 @@ def test_canned_responses_page_and_suggestions(logged_in):
     canned = db.session.scalar(select(CannedResponse))
     logged_in.post(f"/inbox/canned/{canned.id}/delete", data={"csrf_token": token.group(1)})
     assert db.session.scalar(select(CannedResponse)) is None
+
+
+def test_meta_samples_render_by_type(logged_in):
+    """Real webhook samples (cards, files, stickers, voice notes, reactions, forwards, system and
+    unsupported messages) each render as their kind, in one thread."""
+    from tests.helpers import sample
+
+    for name in (
+        "contacts",
+        "document",
+        "audio_voice_note",
+        "text_frequently_forwarded",
+        "reaction",
+        "system_user_changed_number",
+        "unsupported",
+    ):
+        payload = sample(name)
+        message = payload["entry"][0]["changes"][0]["value"]["messages"][0]
+        message["id"] = f"wamid.sample.{name}"  # some samples share ids; each is its own message here
+        event_id, _ = intake.receive(intake.row_values(encode(payload), "meta"))
+        inbound.process_event(event_id)
+    db.session.commit()
+    html = logged_in.get(f"/inbox/c/{conversation_of('972987654321').id}/thread").get_data(as_text=True)
+    assert '<div class="msg-card"><strong>Chandler Bing</strong>' in html and "+1 555-555-5555" in html
+    assert ">filename.pdf</a>" in html and "Voice message" in html
+    assert "Forwarded many times" in html
+    assert "Customer reacted 😮 to an earlier message" in html
+    assert "User A changed from 972987654321 to 972912345678" in html
+    assert "Unsupported message (" in html
