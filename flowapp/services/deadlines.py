@@ -63,7 +63,9 @@ def rebuild() -> int:
     count = 0
     for run in db.session.scalars(
         select(AutomationRun).where(
-            AutomationRun.status == "waiting", AutomationRun.wait_deadline.is_not(None)
+            AutomationRun.status == "waiting",
+            AutomationRun.wait_deadline.is_not(None),
+            AutomationRun.paused.is_(False),  # a paused run's deadline is set again on hand-back
         )
     ):
         token = (run.state.get("wait") or {}).get("token")
@@ -76,11 +78,14 @@ def rebuild() -> int:
 def overdue(limit: int = 500) -> list[tuple[int, str]]:
     """(run id, token) of waiting runs whose deadline passed a while ago without firing."""
     cutoff = utcnow() - OVERDUE_GRACE
+    # Paused runs (a person took the conversation over) are left out: they would fill every batch and
+    # starve the others; hand-back fires or reschedules their deadlines.
     runs = db.session.scalars(
         select(AutomationRun)
         .where(
             AutomationRun.status == "waiting",
             AutomationRun.wait_deadline.is_not(None),
+            AutomationRun.paused.is_(False),
             AutomationRun.wait_deadline < cutoff,
         )
         .order_by(AutomationRun.wait_deadline)

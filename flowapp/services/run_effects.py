@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from datetime import date
 
+from sqlalchemy import select
+
 from flowapp import engine
 from flowapp.extensions import db
 from flowapp.models import AutomationLog, AutomationRun, Conversation
@@ -84,6 +86,18 @@ def _handoff(run: AutomationRun, effect: engine.Effect, conversation: Conversati
     ]
     if conversation.status == "closed":
         conversation.status = "open"
+    # Other runs of this contact wait quietly while a person handles the conversation (as a take-over
+    # does): none of them times out and talks over the agent. Hand-back resumes them.
+    for other in db.session.scalars(
+        select(AutomationRun).where(
+            AutomationRun.contact_id == run.contact_id,
+            AutomationRun.id != run.id,
+            AutomationRun.status == "waiting",
+            AutomationRun.paused.is_(False),
+        )
+    ):
+        other.paused = True
+        _note(other, other.current_node, "paused", {"reason": "handed off to a person", "by": run.id})
     _note(run, effect.node, "handed_off", {"reason": conversation.handoff_reason})
 
 

@@ -14,7 +14,7 @@ from flask import render_template, request, url_for
 from flask_login import current_user
 
 from flowapp.models import Conversation, utcnow
-from flowapp.services import inbox, takeover
+from flowapp.services import inbox, inbox_edits, inbox_thread, takeover
 from flowapp.services.outbound import window_closes_at, window_open
 from flowapp.web import inbox_view
 from flowapp.web.inbox_common import (
@@ -132,12 +132,12 @@ def _page_url(selected: int | None, args: dict) -> str:
 def thread_fragment(conversation_id: int):
     """New messages, statuses and events from `since` on (polled), or the page `before` a message."""
     conversation = get_conversation(conversation_id)
-    before = inbox.find_message(conversation, request.args.get("before", type=int))
+    before = inbox_thread.find_message(conversation, request.args.get("before", type=int))
     if before is not None:
-        thread = inbox.load_thread(conversation, before=before)
+        thread = inbox_thread.load_thread(conversation, before=before)
         items = inbox_view.thread_items(thread, conversation.contact.name)
         return render_template("inbox/_earlier.html", conversation=conversation, thread=thread, items=items)
-    since = inbox.find_message(conversation, request.args.get("since", type=int))
+    since = inbox_thread.find_message(conversation, request.args.get("since", type=int))
     poll = thread_poll(conversation, since)
     return conditional(
         poll[1], lambda: render_template("inbox/_thread.html", **thread_context(conversation, since, poll))
@@ -186,8 +186,8 @@ def list_context(selected: int | None = None, poll: tuple[str, str] | None = Non
         "selected_id": selected,
         "list_url": poll_url,
         "list_etag": etag,
-        "labels": inbox.known_labels(),
-        "assignees": inbox.user_names(),
+        "labels": inbox_edits.known_labels(),
+        "assignees": inbox_edits.user_names(),
     }
 
 
@@ -195,14 +195,14 @@ def thread_poll(conversation: Conversation, anchor) -> tuple[str, str]:
     poll_url = url_for(
         "inbox.thread_fragment", conversation_id=conversation.id, **({"since": anchor.id} if anchor else {})
     )
-    return poll_url, etag_for(poll_url, inbox.thread_fingerprint(conversation, anchor))
+    return poll_url, etag_for(poll_url, inbox_thread.thread_fingerprint(conversation, anchor))
 
 
 def thread_context(conversation: Conversation, since=None, poll: tuple[str, str] | None = None) -> dict:
-    thread = inbox.load_thread(conversation, since=since)
+    thread = inbox_thread.load_thread(conversation, since=since)
     anchor = since or (thread.messages[0] if thread.messages else None)
     poll_url, etag = poll or thread_poll(conversation, anchor)
-    position = inbox.user_read_position(conversation, current_user)
+    position = inbox_thread.user_read_position(conversation, current_user)
     last_in = max((m.id for m in thread.messages if m.direction == "in"), default=0)
     return {
         "conversation": conversation,
@@ -216,7 +216,7 @@ def thread_context(conversation: Conversation, since=None, poll: tuple[str, str]
 
 def panel_poll(conversation: Conversation) -> tuple[str, str]:
     poll_url = url_for("inbox.panel_fragment", conversation_id=conversation.id)
-    fingerprint = (inbox.panel_fingerprint(conversation), tuple(inbox.known_labels()))
+    fingerprint = (inbox_thread.panel_fingerprint(conversation), tuple(inbox_edits.known_labels()))
     return poll_url, etag_for(poll_url, fingerprint)
 
 
@@ -227,9 +227,9 @@ def panel_context(conversation: Conversation, poll: tuple[str, str] | None = Non
         "state": inbox.conversation_state(conversation),
         "runs": takeover.active_runs(conversation.contact_id),
         "recent_runs": takeover.recent_runs(conversation.contact_id),
-        "users": inbox.active_users(),
-        "labels": inbox.known_labels(),
-        "read_receipts": inbox.read_receipts_enabled(),
+        "users": inbox_edits.active_users(),
+        "labels": inbox_edits.known_labels(),
+        "read_receipts": inbox_thread.read_receipts_enabled(),
         "trace_url": inbox_view.trace_url,
         "panel_url": poll_url,
         "panel_etag": etag,

@@ -9,7 +9,7 @@ from flask import abort, render_template, request
 from flask_login import current_user
 
 from flowapp.extensions import db
-from flowapp.services import inbox, takeover
+from flowapp.services import inbox, inbox_edits, inbox_thread, takeover
 from flowapp.web.inbox_common import bp, changed, get_conversation
 
 RUN_ACTIONS = {"pause": takeover.pause_run, "resume": takeover.resume_run, "end": takeover.end_run}
@@ -41,7 +41,7 @@ def mark_read(conversation_id: int):
     upto = request.form.get("upto", type=int)
     if not upto:
         abort(400, "Say up to which message.")
-    inbox.mark_read(conversation, current_user, upto)
+    inbox_thread.mark_read(conversation, current_user, upto)
     db.session.commit()
     return changed(("", 204), "inbox-read")
 
@@ -63,12 +63,12 @@ def assign(conversation_id: int):
 
 @bp.post("/c/<int:conversation_id>/labels")
 def add_label(conversation_id: int):
-    return _apply(conversation_id, lambda c: inbox.add_label(c, request.form.get("label", "")))
+    return _apply(conversation_id, lambda c: inbox_edits.add_label(c, request.form.get("label", "")))
 
 
 @bp.post("/c/<int:conversation_id>/labels/remove")
 def remove_label(conversation_id: int):
-    return _apply(conversation_id, lambda c: inbox.remove_label(c, request.form.get("label", "")))
+    return _apply(conversation_id, lambda c: inbox_edits.remove_label(c, request.form.get("label", "")))
 
 
 @bp.post("/c/<int:conversation_id>/status")
@@ -118,7 +118,7 @@ def update_contact(conversation_id: int):
         "opted_out": request.form.get("opted_out") == "1",
     }
     try:
-        inbox.update_contact(conversation.contact, form)
+        inbox_edits.update_contact(conversation.contact, form)
     except inbox.InboxError as exc:
         db.session.rollback()
         conversation = get_conversation(conversation_id)
@@ -136,6 +136,6 @@ def read_receipts(conversation_id: int):
         abort(403, "Only an admin changes this.")
 
     def change(_conversation):
-        inbox.set_read_receipts(request.form.get("enabled") == "1")
+        inbox_thread.set_read_receipts(request.form.get("enabled") == "1")
 
     return _apply(conversation_id, change)

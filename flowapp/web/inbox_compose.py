@@ -14,7 +14,7 @@ from flask_login import current_user
 
 from flowapp.extensions import csrf, db
 from flowapp.models import Conversation, MessageTemplate
-from flowapp.services import inbox, media_proxy, takeover
+from flowapp.services import inbox, inbox_edits, inbox_thread, media_proxy, takeover
 from flowapp.services import templates as templates_service
 from flowapp.services.outbound import SendRefused, outside_window_reason, window_closes_at, window_open
 from flowapp.web.inbox_common import bp, changed, conditional, etag_for, get_conversation
@@ -87,7 +87,7 @@ def send_message(conversation_id: int):
     text = request.form.get("text", "")
     link = request.form.get("link", "").strip()
     # Only a message of this conversation can be quoted (the field comes from the page).
-    quoted = inbox.find_by_wamid(conversation, request.form.get("reply_to"))
+    quoted = inbox_thread.find_by_wamid(conversation, request.form.get("reply_to"))
     if link:
         kind = request.form.get("kind", "image")
         if kind not in LINK_KINDS:
@@ -287,23 +287,23 @@ def canned_suggestions():
     """Canned responses whose shortcut starts with what follows the "/" typed in the composer."""
     typed = request.args.get("q", "")
     match = re.match(r"^/(\S*)$", typed)
-    items = inbox.canned_responses(match.group(1)) if match else []
+    items = inbox_edits.canned_responses(match.group(1)) if match else []
     return render_template("inbox/_canned_suggestions.html", items=items[:8])
 
 
 @bp.get("/canned")
 def canned():
     """Saved replies: list, add and delete (insert them in the composer with "/" and the shortcut)."""
-    return render_template("inbox/canned.html", items=inbox.canned_responses(), error=None, form={})
+    return render_template("inbox/canned.html", items=inbox_edits.canned_responses(), error=None, form={})
 
 
 @bp.post("/canned")
 def create_canned():
     try:
-        saved = inbox.create_canned(request.form.get("shortcut", ""), request.form.get("text", ""))
+        saved = inbox_edits.create_canned(request.form.get("shortcut", ""), request.form.get("text", ""))
     except inbox.InboxError as exc:
         db.session.rollback()
-        items = inbox.canned_responses()
+        items = inbox_edits.canned_responses()
         return render_template("inbox/canned.html", items=items, error=exc.reason, form=request.form), 422
     db.session.commit()
     flash(f"Saved /{saved.shortcut}.")
@@ -312,7 +312,7 @@ def create_canned():
 
 @bp.post("/canned/<int:canned_id>/delete")
 def delete_canned(canned_id: int):
-    inbox.delete_canned(canned_id)
+    inbox_edits.delete_canned(canned_id)
     db.session.commit()
     flash("Deleted.")
     return redirect(url_for("inbox.canned"))

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from flowapp.extensions import db
 from flowapp.models import AutomationLog, AutomationRun, Message, User
 from flowapp.services import media_proxy
-from flowapp.services.inbox import Thread
+from flowapp.services.inbox_thread import Thread
 from flowapp.services.takeover import RUN_HEADER
 
 TICKS = {

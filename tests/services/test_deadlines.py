@@ -50,3 +50,16 @@ def test_rebuild_is_idempotent(session, redis):
     deadlines.rebuild()
     deadlines.rebuild()
     assert len([i for i in scheduled_ids(redis) if i.startswith("deadline-")]) == 1
+
+
+def test_paused_runs_are_left_to_hand_back(session, redis):
+    """A paused run's overdue deadline is neither swept nor rescheduled (hand-back deals with it)."""
+    publish("Menu", {"type": "keyword", "keywords": ["menu"], "match": "first_word"}, MENU)
+    deliver(text="menu")
+    run = db.session.scalar(select(AutomationRun))
+    run.paused = True
+    run.wait_deadline = utcnow() - timedelta(minutes=5)
+    db.session.commit()
+    redis.flushdb()
+    assert deadlines.overdue() == []
+    assert deadlines.rebuild() == 0

@@ -8,7 +8,7 @@ from sqlalchemy import select, text
 
 from flowapp.extensions import db, get_queue
 from flowapp.models import Contact, Conversation, ConversationRead, Message, utcnow
-from flowapp.services import inbound, inbox, intake, statuses, takeover
+from flowapp.services import inbound, inbox, inbox_edits, inbox_thread, intake, statuses, takeover
 from flowapp.whatsapp.parsing import parse_webhook
 from tests import factories
 from tests.helpers import customer_message, encode, status_payload
@@ -155,7 +155,7 @@ def test_unread_counts_are_per_user(agent, other):
     conversation = conversation_of("15551230001")
     assert inbox.unread_counts(agent, [conversation]) == {conversation.id: 2}
     latest = db.session.scalar(select(Message).where(Message.type == "text").order_by(Message.id.desc()))
-    inbox.mark_read(conversation, agent, latest.id)
+    inbox_thread.mark_read(conversation, agent, latest.id)
     db.session.commit()
     assert inbox.unread_counts(agent, [conversation]) == {}
     assert inbox.unread_counts(other, [conversation]) == {conversation.id: 2}
@@ -186,7 +186,7 @@ def test_badge_counts_mine_and_unassigned_conversations(agent, other):
     assert inbox.unread_conversations(agent) == 1
     assert inbox.unread_conversations(other) == 2
     mine = conversation_of("15551230001")
-    inbox.mark_read(mine, agent, mine.last_inbound_message_id)
+    inbox_thread.mark_read(mine, agent, mine.last_inbound_message_id)
     assert inbox.unread_conversations(agent) == 0
 
 
@@ -195,7 +195,7 @@ def test_mark_read_ignores_other_conversations_messages(agent):
     say(sender="15551230001")
     other_message = say(sender="15551230002")
     first = conversation_of("15551230001")
-    assert inbox.mark_read(first, agent, other_message.id).conversation_id == first.id
+    assert inbox_thread.mark_read(first, agent, other_message.id).conversation_id == first.id
     row = db.session.get(ConversationRead, (first.id, agent.id))
     assert row.last_read_message_id == first.last_inbound_message_id
 
@@ -207,13 +207,13 @@ def test_read_receipt_queued_once_when_enabled(agent, other, redis, graph_mock):
 
     message = say(text="hello")
     conversation = conversation_of("15551230001")
-    inbox.mark_read(conversation, agent, message.id)
+    inbox_thread.mark_read(conversation, agent, message.id)
     db.session.commit()
     assert get_queue("default").job_ids == []  # off by default
-    inbox.set_read_receipts(True)
+    inbox_thread.set_read_receipts(True)
     second = say(text="again")
-    inbox.mark_read(conversation, agent, second.id)
-    inbox.mark_read(conversation, other, second.id)  # someone read it already: no second receipt
+    inbox_thread.mark_read(conversation, agent, second.id)
+    inbox_thread.mark_read(conversation, other, second.id)  # someone read it already: no second receipt
     db.session.commit()
     assert get_queue("default").job_ids == [f"read-receipt-{second.id}"]
     assert get_queue("default").fetch_job(f"read-receipt-{second.id}").perform() == "marked"
@@ -226,10 +226,10 @@ def test_send_read_receipt_marks_the_message_read_at_meta(session, graph_mock):
     import requests
 
     message = say(text="hello")
-    assert inbox.send_read_receipt(message.id) == "marked"
+    assert inbox_thread.send_read_receipt(message.id) == "marked"
     reads = requests.get(f"{graph_mock.url}/_mock/reads", timeout=5).json()
     assert [r["message_id"] for r in reads["reads"]] == [message.wamid]
-    assert inbox.send_read_receipt(999999) == "nothing to mark"
+    assert inbox_thread.send_read_receipt(999999) == "nothing to mark"
 
 
 def test_thread_pages_and_anchor(agent):
@@ -246,14 +246,14 @@ def test_thread_pages_and_anchor(agent):
             )
         )
     db.session.flush()
-    latest = inbox.load_thread(conversation)
+    latest = inbox_thread.load_thread(conversation)
     assert [m.text for m in latest.messages] == [f"m{n}" for n in range(20, 70)]
     assert latest.has_earlier
-    earlier = inbox.load_thread(conversation, before=latest.messages[0])
+    earlier = inbox_thread.load_thread(conversation, before=latest.messages[0])
     assert [m.text for m in earlier.messages] == [f"m{n}" for n in range(20)] and not earlier.has_earlier
     db.session.add(Message(conversation=conversation, direction="in", text="new", created_at=utcnow()))
     db.session.flush()
-    grown = inbox.load_thread(conversation, since=latest.messages[0])
+    grown = inbox_thread.load_thread(conversation, since=latest.messages[0])
     assert [m.text for m in grown.messages][-2:] == ["m69", "new"] and len(grown.messages) == 51
 
 
@@ -262,7 +262,7 @@ def test_thread_hides_amendments_and_finds_quotes(agent):
     original = say(text="first version")
     deliver(_edit(original.wamid, "second version"))
     reply = say(text="about that", context_wamid=original.wamid)
-    thread = inbox.load_thread(conversation_of("15551230001"))
+    thread = inbox_thread.load_thread(conversation_of("15551230001"))
     assert [m.text for m in thread.messages] == ["second version", "about that"]
     assert thread.messages[0].edited_at is not None
     assert thread.quoted[reply.reply_to_wamid].id == original.id
@@ -287,23 +287,23 @@ def test_fingerprints_move_with_changes(agent):
     inbound_message = say(text="hello")
     conversation = conversation_of("15551230001")
     list_before = inbox.list_fingerprint(agent)
-    thread_before = inbox.thread_fingerprint(conversation, None)
+    thread_before = inbox_thread.thread_fingerprint(conversation, None)
     assert (
         inbox.list_fingerprint(agent) == list_before
-        and inbox.thread_fingerprint(conversation, None) == thread_before
+        and inbox_thread.thread_fingerprint(conversation, None) == thread_before
     )
     outgoing = takeover.reply(conversation, agent, {"type": "text", "text": "hi there"})
     db.session.commit()
-    after_reply = inbox.thread_fingerprint(conversation, None)
+    after_reply = inbox_thread.thread_fingerprint(conversation, None)
     assert after_reply != thread_before
     outgoing.wamid = "wamid.out-1"
     db.session.flush()
     for update in parse_webhook(status_payload("wamid.out-1", "delivered")).statuses:
         statuses.record(update)
     db.session.flush()
-    assert inbox.thread_fingerprint(conversation, None) != after_reply
+    assert inbox_thread.thread_fingerprint(conversation, None) != after_reply
     listed_now = inbox.list_fingerprint(agent)
-    inbox.mark_read(conversation, agent, inbound_message.id)
+    inbox_thread.mark_read(conversation, agent, inbound_message.id)
     db.session.commit()
     assert inbox.list_fingerprint(agent) != listed_now
 
@@ -311,14 +311,14 @@ def test_fingerprints_move_with_changes(agent):
 def test_labels_are_validated_and_remembered(agent):
     """Labels are trimmed, checked, kept unique, and listed for the filter."""
     conversation = factories.make_conversation(factories.make_contact())
-    assert inbox.add_label(conversation, "  vip  ") == "vip"
-    inbox.add_label(conversation, "vip")
-    inbox.add_label(conversation, "billing")
+    assert inbox_edits.add_label(conversation, "  vip  ") == "vip"
+    inbox_edits.add_label(conversation, "vip")
+    inbox_edits.add_label(conversation, "billing")
     assert conversation.labels == ["vip", "billing"]
-    assert inbox.known_labels() == ["billing", "vip"]
+    assert inbox_edits.known_labels() == ["billing", "vip"]
     with pytest.raises(inbox.InboxError):
-        inbox.add_label(conversation, "<b>")
-    inbox.remove_label(conversation, "vip")
+        inbox_edits.add_label(conversation, "<b>")
+    inbox_edits.remove_label(conversation, "vip")
     assert conversation.labels == ["billing"]
 
 
@@ -334,27 +334,27 @@ def test_contact_panel_updates_fields_tags_and_flags(agent):
         "fields": {"city": "Lisbon", "plan": "", "": "ignored", "order": "A-1"},
         "opted_out": True,
     }
-    inbox.update_contact(contact, form)
+    inbox_edits.update_contact(contact, form)
     assert contact.display_name == "Ana L." and contact.birthday.isoformat() == "1990-04-21"
     assert contact.fields == {"city": "Lisbon", "order": "A-1"}
     assert contact.tags == ["vip", "late payer"] and contact.opted_out
     with pytest.raises(inbox.InboxError) as refused:
-        inbox.update_contact(contact, {**form, "birthday": "21/04/1990"})
+        inbox_edits.update_contact(contact, {**form, "birthday": "21/04/1990"})
     assert refused.value.field == "birthday"
 
 
 def test_canned_responses(session):
     """Shortcuts are unique and found by prefix (with or without the slash)."""
-    inbox.create_canned("/Hours", "We open 9-17.")
-    inbox.create_canned("hello", "Hello!")
-    assert [c.shortcut for c in inbox.canned_responses("/ho")] == ["hours"]
-    assert [c.shortcut for c in inbox.canned_responses()] == ["hello", "hours"]
+    inbox_edits.create_canned("/Hours", "We open 9-17.")
+    inbox_edits.create_canned("hello", "Hello!")
+    assert [c.shortcut for c in inbox_edits.canned_responses("/ho")] == ["hours"]
+    assert [c.shortcut for c in inbox_edits.canned_responses()] == ["hello", "hours"]
     with pytest.raises(inbox.InboxError):
-        inbox.create_canned("hours", "again")
+        inbox_edits.create_canned("hours", "again")
     with pytest.raises(inbox.InboxError):
-        inbox.create_canned("bad shortcut!", "x")
-    inbox.delete_canned(inbox.canned_responses("hello")[0].id)
-    assert [c.shortcut for c in inbox.canned_responses()] == ["hours"]
+        inbox_edits.create_canned("bad shortcut!", "x")
+    inbox_edits.delete_canned(inbox_edits.canned_responses("hello")[0].id)
+    assert [c.shortcut for c in inbox_edits.canned_responses()] == ["hours"]
 
 
 def test_text_search_picks_a_plan_by_how_common_the_words_are(agent, monkeypatch):

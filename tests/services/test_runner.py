@@ -207,3 +207,24 @@ def test_one_active_run_per_contact_and_automation(menu):
     contact = message.conversation.contact
     assert runner.start_run(menu, contact) is None
     assert db.session.scalar(select(AutomationRun).where(AutomationRun.status == "waiting")) is not None
+
+
+def test_handoff_pauses_the_contacts_other_waiting_runs(menu):
+    """A hand-off in one automation quiets the contact's other waiting runs until hand-back."""
+    publish(
+        "Human",
+        {"type": "keyword", "keywords": ["human"], "match": "exact", "interrupts": False},
+        {
+            "spec_version": 2,
+            "nodes": [node("start", "start"), node("h", "handoff", {"reason": "asked"})],
+            "edges": [edge("start", "next", "h")],
+        },
+    )
+    deliver(text="menu")
+    waiting = db.session.scalar(select(AutomationRun).where(AutomationRun.status == "waiting"))
+    contact = waiting.contact
+    human = db.session.scalar(select(automations.Automation).where(automations.Automation.name == "Human"))
+    runner.start_run(human, runner.lock_contact(contact.id))
+    db.session.commit()
+    db.session.refresh(waiting)
+    assert waiting.status == "waiting" and waiting.paused

@@ -10,7 +10,7 @@ from flowapp.extensions import after_commit, db
 from flowapp.jobs import enqueue
 from flowapp.jobs.inbox import send_read_receipt
 from flowapp.models import Contact, Conversation, Message
-from flowapp.services import contacts, inbox
+from flowapp.services import contacts, inbox_thread
 from flowapp.services.outbound import SendRefused, queue_message
 from flowapp.services.upsert import insert_or_ignore
 from flowapp.web.api import bp
@@ -126,7 +126,7 @@ def set_status(message_id: int):
         raise ApiError(
             422, "not_inbound", "Only messages from the customer can be marked read.", field="status"
         )
-    inbox.mark_read(message.conversation, g.api_user, message.id)
+    inbox_thread.mark_read(message.conversation, g.api_user, message.id)
     if message.wamid:
         # Asked for explicitly, so sent whatever the inbox's automatic receipts setting says; the
         # job id is the inbox's own, so a receipt it queued too is not sent twice.
