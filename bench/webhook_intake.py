@@ -67,20 +67,27 @@ end
 
 
 def write_bodies(path: Path, count: int) -> list[str]:
-    """Pre-sign `count` unique bodies into a Lua table file; returns their wamids in order."""
-    wamids, lines = [], ["return {"]
-    for i in range(count):
-        wamid = f"wamid.BENCH{i:08d}"
-        payload = inbound_payload(
-            {"from": f"1555{i % 1000:07d}", "name": "Bench", "text": f"hello {i}", "wamid": wamid},
-            phone_number_id="106540352242922",
-            display_phone_number="15550100000",
-            waba_id="102290129340398",
-        )
-        body = json.dumps(payload, ensure_ascii=True, separators=(",", ":")).encode()
-        lines.append(f"{{{_lua_string(body.decode())}, {_lua_string(sign(body, APP_SECRET))}}},")
-        wamids.append(wamid)
-    lines.append("}")
+    """Pre-sign `count` unique bodies into a Lua file returning them in order; returns their wamids.
+
+    Written in chunks of 5,000 (one function each): a Lua function holds at most 65,536 constants.
+    """
+    wamids = []
+    lines = ["local all = {}", "local function add(t) for _, v in ipairs(t) do all[#all + 1] = v end end"]
+    for start in range(0, count, 5000):
+        lines.append("add((function() return {")
+        for i in range(start, min(count, start + 5000)):
+            wamid = f"wamid.BENCH{i:08d}"
+            payload = inbound_payload(
+                {"from": f"1555{i % 1000:07d}", "name": "Bench", "text": f"hello {i}", "wamid": wamid},
+                phone_number_id="106540352242922",
+                display_phone_number="15550100000",
+                waba_id="102290129340398",
+            )
+            body = json.dumps(payload, ensure_ascii=True, separators=(",", ":")).encode()
+            lines.append(f"{{{_lua_string(body.decode())}, {_lua_string(sign(body, APP_SECRET))}}},")
+            wamids.append(wamid)
+        lines.append("} end)())")
+    lines.append("return all")
     path.write_text("\n".join(lines))
     return wamids
 
