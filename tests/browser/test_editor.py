@@ -404,6 +404,8 @@ def test_simulator_list_rows_and_skipped_timeout(logged_in_page, live_stack):
     settled(page)
     page.fill("#sim-first", "menu")
     page.click(".sim-start button.primary")
+    expect(page.locator(".sim-business .wa-choice", has_text="Book a visit")).to_be_visible()
+    settled(page)  # the new chat's buttons work once htmx has processed them
     page.locator(".sim-business .wa-choice", has_text="Book a visit").click()
     expect(page.locator(".sim-business").last).to_contain_text("Which day suits you?")
     settled(page)

@@ -147,11 +147,14 @@ def _wait_for_contact(stack, wa_id: str) -> Contact:
     from tests import live
 
     def found():
+        # End the read at once: on SQLite every transaction holds the write lock, and a poll that
+        # kept it open between tries would starve the worker it is waiting for.
+        contact_id = db.session.scalar(select(Contact.id).where(Contact.wa_id == wa_id))
         db.session.rollback()
-        return db.session.scalar(select(Contact).where(Contact.wa_id == wa_id))
+        return contact_id
 
-    live.wait_for(found, 20, "the inbound message to be processed")
-    return found()
+    contact_id = live.wait_for(found, 20, "the inbound message to be processed")
+    return db.session.get(Contact, contact_id)
 
 
 def test_customer_markup_renders_as_text_and_runs_nothing(logged_in_page, live_stack):
