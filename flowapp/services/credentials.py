@@ -128,6 +128,11 @@ def describe(app: Flask | None = None) -> dict[str, dict]:
     return result
 
 
+def refresh_due(app: Flask) -> bool:
+    """Whether `apply` would read the stored credentials now (it does every REFRESH_SECONDS)."""
+    return time.monotonic() >= _state(app)["checked"] + REFRESH_SECONDS
+
+
 def apply(app: Flask | None = None, *, force: bool = False) -> bool:
     """Overlay stored credentials onto `app.config` (at most every REFRESH_SECONDS unless `force`).
 

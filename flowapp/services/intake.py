@@ -49,7 +49,8 @@ def store(body: bytes, source: str = "meta") -> tuple[int | None, bool]:
     """
     values = row_values(body, source)
     if current_app.config.get("INTAKE_GROUP_COMMIT"):
-        event_id = _writer().submit(values)  # committed (and the processor kicked) on return
+        # Committed, and the processor kicked, when submit returns.
+        event_id = writer(current_app._get_current_object()).submit(values)
         return event_id, event_id is not None and values["processed_at"] is None
     event_id, pending = receive(values)
     db.session.commit()
@@ -85,18 +86,20 @@ def receive(values: dict) -> tuple[int | None, bool]:
     return event_id, event_id is not None and values["processed_at"] is None
 
 
-def _writer() -> GroupCommitWriter:
-    app = current_app._get_current_object()
-    writer = app.extensions.get("flowapp_intake_writer")
-    if writer is None or writer.pid != os.getpid():
+def writer(app) -> GroupCommitWriter:
+    """This process's group-commit writer for `app`, started on first use (so after gunicorn forks)."""
+    current = app.extensions.get("flowapp_intake_writer")
+    if current is None or current.pid != os.getpid():
 
         def kick_in_app():
             with app.app_context():
                 kick()
 
-        writer = GroupCommitWriter(db.engine, kick_in_app)
-        app.extensions["flowapp_intake_writer"] = writer
-    return writer
+        with app.app_context():  # the webhook fast path calls this outside Flask
+            engine = db.engine
+        current = GroupCommitWriter(engine, kick_in_app)
+        app.extensions["flowapp_intake_writer"] = current
+    return current
 
 
 @functools.cache

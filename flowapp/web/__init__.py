@@ -19,6 +19,7 @@ from flowapp.web import (
     sandbox,
     security,
     settings,
+    webhook_fastpath,
     webhooks,
 )
 from flowapp.web.sessions import SessionInterface
@@ -34,7 +35,9 @@ NAV_ITEMS = (
 def register_guards(app: Flask) -> None:
     """What must run before every other hook: request ids, timing and headers, then the login check."""
     app.wsgi_app = requests_log.RequestMiddleware(
-        app.wsgi_app, security.SECURITY_HEADERS, app.config["SLOW_REQUEST_MS"]
+        webhook_fastpath.WebhookFastPath(app, app.wsgi_app),
+        security.SECURITY_HEADERS,
+        app.config["SLOW_REQUEST_MS"],
     )
     security.init_app(app)
     app.session_interface = SessionInterface()

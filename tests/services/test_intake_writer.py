@@ -72,7 +72,7 @@ def test_store_returns_after_commit(live_app):
 def test_database_failure_reaches_every_waiter(live_app, tmp_path):
     """If the insert fails, each waiting request gets the error (and answers 500: Meta retries)."""
     with live_app.app_context():
-        writer = intake._writer()
+        writer = intake.writer(live_app)
         with db.engine.begin() as connection:
             connection.exec_driver_sql("DROP TABLE webhook_events")
         with pytest.raises(Exception, match="webhook_events"):
