@@ -34,3 +34,14 @@ def test_every_trigger_type_is_documented():
     """The trigger table names every trigger type."""
     for kind in TRIGGER_TYPES:
         assert f'"type": "{kind}"' in DOC
+
+
+def test_every_node_and_trigger_section_shows_its_screenshot():
+    """Each node type's and trigger type's section shows a picture of its settings, and the file exists
+    (tests/browser/test_docs_screenshots.py takes them)."""
+    root = Path(__file__).resolve().parents[2] / "docs"
+    for folder, kinds in (("nodes", NODE_TYPES), ("triggers", TRIGGER_TYPES)):
+        for kind in kinds:
+            picture = f"img/{folder}/{kind}.png"
+            assert f"]({picture})" in DOC, picture
+            assert (root / picture).stat().st_size > 10_000, picture
