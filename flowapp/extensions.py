@@ -66,6 +66,25 @@ def _after_commit(session) -> None:
             logging.getLogger("flowapp.database").exception("after-commit callback %s failed", callback)
 
 
+def end_transaction() -> None:
+    """Commit the session's transaction, keeping what it loaded, before waiting on the network.
+
+    On SQLite every transaction holds the database's write lock (BEGIN IMMEDIATE, below). A request
+    that kept it while calling out would stop every other writer meanwhile, and deadlock with a
+    call that comes back to us: the sandbox's phone posts our own webhook before it answers. Objects
+    stay loaded (not expired), so the view carries on with what it read; the next query opens a new
+    transaction.
+    """
+    session = db.session()
+    if not session.in_transaction():
+        return
+    expire, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expire
+
+
 def _after_rollback(session) -> None:
     session.info.pop("kick_outbox", None)
     session.info.pop("after_commit", None)

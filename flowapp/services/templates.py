@@ -23,10 +23,13 @@ _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
 
 def sync(client: GraphClient) -> dict[str, int]:
     """Fetch every template of the business account and upsert it (flushed). Returns counts."""
+    # Every page from Meta first, then the database: a transaction is not held open across the
+    # network (on SQLite it would hold the write lock meanwhile).
+    fetched = list(client.templates())
     seen = set()
     counts = {"created": 0, "updated": 0, "gone": 0}
     existing = {(t.name, t.language): t for t in db.session.scalars(select(MessageTemplate))}
-    for item in client.templates():
+    for item in fetched:
         key = (item.get("name", ""), item.get("language", ""))
         seen.add(key)
         row = existing.get(key)

@@ -10,7 +10,7 @@ import io
 
 from flask import abort, render_template, send_file
 
-from flowapp.extensions import db
+from flowapp.extensions import db, end_transaction
 from flowapp.models import Message
 from flowapp.services import media_proxy
 from flowapp.web.inbox_common import bp
@@ -29,8 +29,10 @@ def _message(message_id: int) -> Message:
 @bp.get("/media/<int:message_id>")
 def media(message_id: int):
     """The message's media: images inline, anything else as a download."""
+    message = _message(message_id)
+    end_transaction()  # no database lock held while Meta hands over the file
     try:
-        found = media_proxy.fetch(_message(message_id))
+        found = media_proxy.fetch(message)
     except media_proxy.MediaError as exc:
         abort(exc.status, exc.reason)
     response = send_file(

@@ -12,7 +12,7 @@ from flask import Blueprint, Flask, abort, flash, redirect, render_template, url
 from flask_login import current_user
 from redis.exceptions import RedisError
 
-from flowapp.extensions import db
+from flowapp.extensions import db, end_transaction
 from flowapp.services import credentials, graph, settings, templates, workers
 from flowapp.whatsapp.errors import GraphError
 
@@ -60,8 +60,10 @@ def general_values() -> dict:
 @bp.post("/templates/refresh")
 def refresh_templates():
     """Fetch the business account's message templates from Meta now."""
+    client = graph.client()
+    end_transaction()  # no database lock held while Meta answers; sync writes afterwards
     try:
-        counts = templates.sync(graph.client())
+        counts = templates.sync(client)
     except GraphError as exc:
         db.session.rollback()
         flash(f"Meta refused the request: {exc.reason}", "error")

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from flowapp.extensions import db
 from flowapp.models import WebhookEvent
 from flowapp.services import credentials
-from tests import live
+from tests import factories, live
 from tests.helpers import customer_message, encode, post_webhook
 
 
@@ -135,3 +135,24 @@ def test_other_routes_are_untouched(live_app):
     assert client.get("/healthz").status_code in (200, 503)
     with live_app.app_context():
         assert db.session.scalar(select(func.count()).select_from(WebhookEvent)) == 0
+
+
+def test_logged_in_injection_with_group_commit(live_app, redis):
+    """`make run`'s setting (group commit on SQLite): a logged-in injection answers at once. The request
+    already holds a transaction (loading the user), so its event is stored in that transaction rather
+    than handed to the writer thread, which would wait on SQLite's write lock that very request holds."""
+    with live_app.app_context():
+        factories.make_user("agent@example.com", "correct horse battery")
+        db.session.commit()
+    client = live_app.test_client()
+    factories.login(client, "agent@example.com", "correct horse battery")
+    token = factories.csrf_token(client, "/settings/")
+    response = client.post(
+        "/webhooks/whatsapp/test",
+        json={"from": "15551230009", "text": "typed in the simulator"},
+        headers={"X-CSRFToken": token},
+    )
+    assert response.status_code == 202, response.get_data(as_text=True)
+    assert response.get_json()["pending"] is True
+    assert b"typed in the simulator" in stored_bodies(live_app)[0]
+    live.wait_for(lambda: redis.llen("rq:queue:webhooks") == 1, 5, "the processor job")
