@@ -1,7 +1,9 @@
 """The app factory, configuration and the absence of import-time side effects."""
 
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -89,3 +91,15 @@ def test_redis_unset_means_the_embedded_socket(make_app, tmp_path):
     """With REDIS_URL unset the app points at the embedded Redis socket under instance/."""
     app = make_app(INSTANCE_PATH=str(tmp_path), REDIS_URL=None)
     assert app.config["REDIS_URL"] == f"unix://{tmp_path / 'redis.sock'}"
+
+
+def test_every_setting_read_from_the_environment_is_documented():
+    """Each variable flowapp/config.py reads appears in env.example and in the README's table."""
+    root = Path(__file__).resolve().parents[1]
+    source = (root / "flowapp" / "config.py").read_text()
+    names = set(re.findall(r'_env\w*\("([A-Z][A-Z0-9_]+)"', source))
+    assert {"DATABASE_URL", "SECRET_KEY", "WHATSAPP_TOKEN"} <= names  # the pattern finds them
+    example = (root / "env.example").read_text()
+    readme = (root / "README.md").read_text()
+    assert sorted(n for n in names if not re.search(rf"^#?\s*{n}=", example, re.M)) == []
+    assert sorted(n for n in names if f"| `{n}` |" not in readme) == []
