@@ -122,7 +122,10 @@ class Editor {
     if (type === "start" && this.history.current().graph.nodes.some((node) => node.type === "start")) {
       return this.toast("This automation already has its start node: there is one per automation.");
     }
-    const at = clientX === undefined ? this.visibleCentre() : this.canvas.toCanvas(clientX, clientY);
+    const at =
+      clientX === undefined
+        ? this.freeSpotNear(this.visibleCentre())
+        : this.canvas.toCanvas(clientX, clientY);
     const node = {
       id: freeId(type, this.ids()),
       type,
@@ -133,6 +136,19 @@ class Editor {
     this.commit("add");
     this.selection.set([node.id]);
     this.openNode(node.id);
+  }
+
+  // Nodes added from the keyboard land in the middle of the view; step down and right past any
+  // node already there, so that a second one does not hide the first.
+  freeSpotNear(at) {
+    const taken = this.history.current().graph.nodes.map((node) => node.position || { x: 0, y: 0 });
+    const spot = { x: at.x, y: at.y };
+    for (let tries = 0; tries < 20; tries++) {
+      if (!taken.some((p) => Math.abs(p.x - spot.x) < 60 && Math.abs(p.y - spot.y) < 60)) break;
+      spot.x += 60;
+      spot.y += 130;
+    }
+    return spot;
   }
 
   remove() {

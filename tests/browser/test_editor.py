@@ -420,3 +420,18 @@ def test_simulator_list_rows_and_skipped_timeout(logged_in_page, live_stack):
     page.click(".sim-skip button")
     expect(page.locator(".sim-event", has_text="did not answer the menu")).to_be_visible()
     expect(page.locator("#sim-status")).to_have_text("completed")
+
+
+def test_palette_by_keyboard_places_nodes_apart(logged_in_page, live_stack):
+    """Focus a palette entry and press Enter: the node is added in the middle of the view and its
+    settings open; a second one lands beside the first instead of on top of it."""
+    page = logged_in_page
+    create_empty(page, live_stack, "Keyboard")
+    for kind in ("send_text", "log"):
+        page.focus(f'.palette-item[data-type="{kind}"]')
+        page.keyboard.press("Enter")
+        form_open(page, kind)
+    a, b = node(page, "send_text").bounding_box(), node(page, "log").bounding_box()
+    apart_x = a["x"] + a["width"] <= b["x"] or b["x"] + b["width"] <= a["x"]
+    apart_y = a["y"] + a["height"] <= b["y"] or b["y"] + b["height"] <= a["y"]
+    assert apart_x or apart_y, (a, b)
