@@ -3,6 +3,7 @@
 // canvas draws comes from there or from the server's answers. See docs/editor.md.
 
 import { Canvas } from "./editor/canvas.js";
+import { showConnections } from "./editor/connections.js";
 import { clipboardDocument, clone, freeId, pastedNodes } from "./editor/graph.js";
 import { History } from "./editor/history.js";
 import { clearPath, clearStats, markIssues, showPath, showStats } from "./editor/overlays.js";
@@ -62,6 +63,7 @@ class Editor {
   }
 
   afterChange() {
+    showConnections(this.canvas);
     $('[data-action="undo"]').disabled = !this.history.canUndo;
     $('[data-action="redo"]').disabled = !this.history.canRedo;
     markIssues(this.canvas, this.issues);

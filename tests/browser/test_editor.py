@@ -435,3 +435,29 @@ def test_palette_by_keyboard_places_nodes_apart(logged_in_page, live_stack):
     apart_x = a["x"] + a["width"] <= b["x"] or b["x"] + b["width"] <= a["x"]
     apart_y = a["y"] + a["height"] <= b["y"] or b["y"] + b["height"] <= a["y"]
     assert apart_x or apart_y, (a, b)
+
+
+def test_ports_connect_from_the_keyboard(logged_in_page, live_stack):
+    """Under a node's settings each port has a labelled list of the nodes it can lead to: choosing one
+    draws the edge, "nothing" removes it, and the list follows edges drawn with the mouse."""
+    page = logged_in_page
+    create_empty(page, live_stack, "Keyboard edges")
+    for kind in ("log", "send_text"):
+        page.focus(f'.palette-item[data-type="{kind}"]')
+        page.keyboard.press("Enter")
+        form_open(page, kind)
+    choice = page.get_by_label("“next” leads to")
+    choice.focus()
+    choice.select_option("log")
+    assert edges(serialize(page)) == {("send_text", "next", "log")}
+
+    connect(page, "start", "next", "send_text")  # with the mouse, while send_text's settings are open
+    node(page, "start").focus()
+    page.keyboard.press("Enter")  # opens the start node's settings
+    form_open(page, "start")
+    expect(page.get_by_label("“next” leads to")).to_have_value("send_text")
+    screenshot(page, "editor-connections")
+    page.get_by_label("“next” leads to").select_option("")
+    assert edges(serialize(page)) == {("send_text", "next", "log")}
+    page.keyboard.press("Control+z")
+    assert edges(serialize(page)) == {("start", "next", "send_text"), ("send_text", "next", "log")}

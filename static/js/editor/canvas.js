@@ -286,6 +286,34 @@ export class Canvas {
     });
   }
 
+  // The node a port leads to, or null.
+  targetOf(from, port) {
+    const rec = this.records.get(from);
+    const index = rec ? rec.view.ports.indexOf(port) : -1;
+    if (index < 0) return null;
+    const outputs = this.df.drawflow.drawflow.Home.data[rec.dfId].outputs;
+    const link = outputs["output_" + (index + 1)]?.connections[0];
+    return link ? this.byDf.get(String(link.node)) || null : null;
+  }
+
+  // Point a port at another node, or at nothing (`to` null): drawing an edge without a mouse.
+  setEdge(from, port, to) {
+    const source = this.records.get(from);
+    const index = source ? source.view.ports.indexOf(port) : -1;
+    const target = to ? this.records.get(to) : null;
+    if (index < 0 || (to && (!target || !target.view.inputs)) || this.targetOf(from, port) === to) return;
+    const output = "output_" + (index + 1);
+    this.silently(() => {
+      const links = this.df.drawflow.drawflow.Home.data[source.dfId].outputs[output].connections;
+      for (const old of links.slice()) {
+        this.df.removeSingleConnection(source.dfId, old.node, output, old.output);
+      }
+      if (target) this.df.addConnection(source.dfId, target.dfId, output, "input_1");
+    });
+    if (target) this.edgeOrder.set(edgeKey({ from, port, to }), this.edgeSeq++);
+    this.edited("connect");
+  }
+
   removeNodes(ids) {
     this.silently(() => {
       for (const id of ids) {

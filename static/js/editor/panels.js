@@ -1,6 +1,9 @@
 // The side panel: tabs, and the glue between its server-rendered fragments (htmx) and the canvas.
 // Fragments tell the canvas what to do through data attributes (data-applied, data-sim,
-// data-trace); this file reads them after each swap. Nothing here builds markup from data.
+// data-trace); this file reads them after each swap. Nothing here builds markup from data, except
+// the list of connections under a node's settings (connections.js), which mirrors the canvas.
+
+import { showConnections } from "./connections.js";
 
 const TABS = ["settings", "problems", "simulator", "versions", "runs"];
 
@@ -69,6 +72,7 @@ export class Panels {
       if (applied.id === "node-applied") this.editor.applyNode(data.node, data.view);
       else this.editor.applyTrigger(data.trigger, data.summary);
     }
+    if (target.id === "panel-settings") showConnections(this.editor.canvas);
     if (["panel-settings", "node-live", "trigger-live"].includes(target.id)) this.markFields();
     if (target.id === "panel-simulator") {
       const sim = target.querySelector("#sim");
