@@ -4,11 +4,12 @@ CORS, and an OpenAPI document that names exactly the routes the app has."""
 from __future__ import annotations
 
 import re
+from types import SimpleNamespace
 
 import pytest
 
 from flowapp.services import api_tokens
-from flowapp.web.api import spec
+from flowapp.web.api import limits, spec
 from tests import factories
 
 
@@ -101,7 +102,15 @@ def test_unknown_route_and_method_use_the_error_shape(api):
     assert wrong.status_code == 405 and "error" in wrong.get_json()
 
 
-def test_rate_limit_answers_429_with_retry_after(api, app, monkeypatch):
+@pytest.fixture
+def mid_minute(monkeypatch):
+    """The limiter counts per calendar minute: pin its clock 20 s into one, so that a test's requests
+    never straddle a minute's edge (which would start a fresh count)."""
+    pinned = SimpleNamespace(time=lambda: 1_800_000_000.0 + 20)  # 1,800,000,000 s is a whole minute
+    monkeypatch.setattr(limits, "time", pinned)
+
+
+def test_rate_limit_answers_429_with_retry_after(api, app, monkeypatch, mid_minute):
     """Past API_RATE_LIMIT requests in a minute, the token gets 429 and Retry-After in seconds."""
     monkeypatch.setitem(app.config, "API_RATE_LIMIT", 3)
     answers = [api.get("/api/contacts") for _ in range(4)]
@@ -109,10 +118,10 @@ def test_rate_limit_answers_429_with_retry_after(api, app, monkeypatch):
     assert answers[0].headers["X-RateLimit-Remaining"] == "2"
     limited = answers[-1]
     assert limited.get_json()["error"]["code"] == "rate_limited"
-    assert 1 <= int(limited.headers["Retry-After"]) <= 60
+    assert limited.headers["Retry-After"] == "40"  # the rest of the minute
 
 
-def test_rate_limit_is_per_token(api, app, admin, monkeypatch):
+def test_rate_limit_is_per_token(api, app, admin, monkeypatch, mid_minute):
     """One token's burst does not limit another token."""
     monkeypatch.setitem(app.config, "API_RATE_LIMIT", 1)
     assert api.get("/api/contacts").status_code == 200
