@@ -301,7 +301,8 @@ export class Canvas {
     const source = this.records.get(from);
     const index = source ? source.view.ports.indexOf(port) : -1;
     const target = to ? this.records.get(to) : null;
-    if (index < 0 || (to && (!target || !target.view.inputs)) || this.targetOf(from, port) === to) return;
+    if (this.readOnly || index < 0 || (to && (!target || !target.view.inputs))) return;
+    if (this.targetOf(from, port) === to) return;
     const output = "output_" + (index + 1);
     this.silently(() => {
       const links = this.df.drawflow.drawflow.Home.data[source.dfId].outputs[output].connections;
