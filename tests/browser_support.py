@@ -24,6 +24,7 @@ ARGS = [
     "--disable-dev-shm-usage",
 ]
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
+EDITOR_READY = "html[data-editor-ready=true]"  # set by the editor's script once the canvas is drawn
 
 
 @pytest.fixture(scope="session")
@@ -83,3 +84,11 @@ def screenshot(page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=False)
     return path
+
+
+def settled(page) -> None:
+    """htmx has swapped and processed every fragment (its hx- attributes work only after the
+    settle step, a few milliseconds after the new content appears)."""
+    from playwright.sync_api import expect
+
+    expect(page.locator(".htmx-request, .htmx-swapping, .htmx-settling")).to_have_count(0)

@@ -19,13 +19,12 @@ from playwright.sync_api import expect
 from flowapp.engine import NODE_TYPES, TRIGGER_TYPES
 from flowapp.extensions import db
 from flowapp.services import automations
-from tests.browser_support import SCREENSHOTS
+from tests.browser_support import EDITOR_READY, SCREENSHOTS, settled
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = (ROOT / "docs" / "automations.md").read_text()
-READY = "html[data-editor-ready=true]"
 
 
 def documented_nodes() -> dict[str, dict]:
@@ -70,8 +69,8 @@ def graph_with(example: dict) -> dict:
 
 def open_editor(page, live_stack, automation_id: int) -> None:
     page.goto(f"{live_stack.url}/automations/{automation_id}/edit")
-    page.wait_for_selector(READY, state="attached")
-    expect(page.locator(".htmx-request, .htmx-swapping, .htmx-settling")).to_have_count(0)
+    page.wait_for_selector(EDITOR_READY, state="attached")
+    settled(page)
 
 
 def test_documented_examples_match_the_registries():
@@ -95,7 +94,7 @@ def test_every_node_form_opens_from_its_documented_example(logged_in_page, live_
         page.locator(f'.fa-node[data-nid="{example["id"]}"] .fa-title').click()
         form = page.locator(f'#node-form-wrap[data-node-id="{example["id"]}"]')
         expect(form).to_be_visible()
-        expect(page.locator(".htmx-request, .htmx-swapping, .htmx-settling")).to_have_count(0)
+        settled(page)
         page.screenshot(path=str(target("nodes", kind)))
 
 
@@ -116,5 +115,5 @@ def test_every_trigger_form_opens_from_its_documented_example(logged_in_page, li
         page.click("#trigger-button")
         expect(page.locator("#trigger-form")).to_be_visible()
         expect(page.locator("#f-t-type")).to_have_value(kind)
-        expect(page.locator(".htmx-request, .htmx-swapping, .htmx-settling")).to_have_count(0)
+        settled(page)
         page.screenshot(path=str(target("triggers", kind)))

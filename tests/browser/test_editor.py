@@ -20,14 +20,12 @@ from flowapp.extensions import db
 from flowapp.models import Automation, AutomationRun
 from flowapp.services import automations, examples
 from flowapp.whatsapp.signature import sign
-from tests.browser_support import screenshot
+from tests.browser_support import EDITOR_READY, screenshot, settled
 from tests.conftest import TEST_SECRETS
 from tests.helpers import customer_message, encode
 from tests.live import wait_for
 
 pytestmark = pytest.mark.browser
-
-READY = "html[data-editor-ready=true]"
 
 
 def serialize(page) -> dict:
@@ -44,7 +42,7 @@ def stored(live_stack, automation_id: int) -> Automation:
 
 def open_editor(page, url: str) -> None:
     page.goto(url)
-    page.wait_for_selector(READY, state="attached")
+    page.wait_for_selector(EDITOR_READY, state="attached")
 
 
 def node(page, node_id: str):
@@ -64,12 +62,6 @@ def connect(page, source: str, port: str, target: str) -> None:
     page.mouse.down()
     page.mouse.move(end["x"] + end["width"] / 2, end["y"] + end["height"] / 2, steps=8)
     page.mouse.up()
-
-
-def settled(page) -> None:
-    """htmx has swapped and processed every fragment (its hx- attributes work only after the
-    settle step, a few milliseconds after the new content appears)."""
-    expect(page.locator(".htmx-request, .htmx-swapping, .htmx-settling")).to_have_count(0)
 
 
 def form_open(page, node_id: str) -> None:
@@ -97,7 +89,7 @@ def create_empty(page, live_stack, name: str) -> int:
     page.fill("#new-name", name)
     page.click("form[action$='/new'] button[type=submit]")
     page.wait_for_url(re.compile(r".*/automations/\d+/edit$"))
-    page.wait_for_selector(READY, state="attached")
+    page.wait_for_selector(EDITOR_READY, state="attached")
     return int(re.search(r"/automations/(\d+)/edit", page.url).group(1))
 
 
@@ -279,7 +271,7 @@ def test_undo_redo_copy_paste_export_and_import(logged_in_page, live_stack):
     page.set_input_files("#import-file", download.value.path())
     page.click("form[action$='/import'] button[type=submit]")
     page.wait_for_url(re.compile(r".*/automations/\d+/edit$"))
-    page.wait_for_selector(READY, state="attached")
+    page.wait_for_selector(EDITOR_READY, state="attached")
     assert serialize(page) == original
 
 
@@ -422,15 +414,20 @@ def test_simulator_list_rows_and_skipped_timeout(logged_in_page, live_stack):
     expect(page.locator("#sim-status")).to_have_text("completed")
 
 
+def add_by_keyboard(page, kind: str) -> None:
+    """Focus the palette entry and press Enter: the node is added and its settings open."""
+    page.focus(f'.palette-item[data-type="{kind}"]')
+    page.keyboard.press("Enter")
+    form_open(page, kind)
+
+
 def test_palette_by_keyboard_places_nodes_apart(logged_in_page, live_stack):
     """Focus a palette entry and press Enter: the node is added in the middle of the view and its
     settings open; a second one lands beside the first instead of on top of it."""
     page = logged_in_page
     create_empty(page, live_stack, "Keyboard")
     for kind in ("send_text", "log"):
-        page.focus(f'.palette-item[data-type="{kind}"]')
-        page.keyboard.press("Enter")
-        form_open(page, kind)
+        add_by_keyboard(page, kind)
     a, b = node(page, "send_text").bounding_box(), node(page, "log").bounding_box()
     apart_x = a["x"] + a["width"] <= b["x"] or b["x"] + b["width"] <= a["x"]
     apart_y = a["y"] + a["height"] <= b["y"] or b["y"] + b["height"] <= a["y"]
@@ -443,9 +440,7 @@ def test_ports_connect_from_the_keyboard(logged_in_page, live_stack):
     page = logged_in_page
     create_empty(page, live_stack, "Keyboard edges")
     for kind in ("log", "send_text"):
-        page.focus(f'.palette-item[data-type="{kind}"]')
-        page.keyboard.press("Enter")
-        form_open(page, kind)
+        add_by_keyboard(page, kind)
     choice = page.get_by_label("“next” leads to")
     choice.focus()
     choice.select_option("log")
