@@ -46,6 +46,11 @@ def create_app(config: Any = None) -> Flask:
     extensions.init_app(app)
     register_web(app)
 
+    from flowapp import jobs
+
+    # Services describe follow-up work (flowapp.work); the jobs layer enqueues it after each commit.
+    app.extensions["flowapp_dispatch"] = jobs.dispatch
+
     from flowapp.cli import register_cli
 
     register_cli(app)

@@ -55,6 +55,9 @@ def after_commit(callback, *args) -> None:
 def _after_commit(session) -> None:
     """Wake the send pipeline and enqueue the jobs a transaction asked for, now that it committed."""
     callbacks = session.info.pop("after_commit", [])
+    works = session.info.pop("work", [])
+    if works:
+        callbacks.append((current_app.extensions["flowapp_dispatch"], (works,)))
     if session.info.pop("kick_outbox", False):
         from flowapp.services.outbox import kick
 
@@ -87,6 +90,7 @@ def end_transaction() -> None:
 
 def _after_rollback(session) -> None:
     session.info.pop("kick_outbox", None)
+    session.info.pop("work", None)
     session.info.pop("after_commit", None)
 
 
