@@ -90,8 +90,14 @@ class Config:
     MAX_RUN_AGE_DAYS = 30
     # The HTTP request node refuses private, loopback and link-local addresses unless this is on.
     HTTP_ALLOW_PRIVATE = False
-    # Webhook bodies arriving together are stored in one transaction (see services/intake_writer.py).
+    # Webhook bodies arriving together are stored in one transaction (see pipeline/writer.py).
     INTAKE_GROUP_COMMIT = True
+    # How many inbound processing jobs ("pumps") may run at once; more workers than this add no
+    # inbound parallelism (docs/pipeline.md).
+    INBOUND_PARALLEL = 8
+    # How long a worker holds a contact without renewing it; a worker killed mid-event leaves its
+    # contact to another worker after this.
+    INBOUND_LEASE_SECONDS = 30
     # Seconds a request may spend before its log line is marked slow.
     SLOW_REQUEST_MS = 500
     # Requests per minute per API token (a fixed window in Redis); 0 turns the limit off.
@@ -134,6 +140,8 @@ class Config:
             "SEND_PARALLEL": _env_int("SEND_PARALLEL", cls.SEND_PARALLEL),
             "LOG_RETENTION_DAYS": _env_int("LOG_RETENTION_DAYS", cls.LOG_RETENTION_DAYS),
             "INTAKE_GROUP_COMMIT": _env_bool("INTAKE_GROUP_COMMIT", cls.INTAKE_GROUP_COMMIT),
+            "INBOUND_PARALLEL": _env_int("INBOUND_PARALLEL", cls.INBOUND_PARALLEL),
+            "INBOUND_LEASE_SECONDS": _env_int("INBOUND_LEASE_SECONDS", cls.INBOUND_LEASE_SECONDS),
             "MAX_RUN_AGE_DAYS": _env_int("MAX_RUN_AGE_DAYS", cls.MAX_RUN_AGE_DAYS),
             "HTTP_ALLOW_PRIVATE": _env_bool("HTTP_ALLOW_PRIVATE", cls.HTTP_ALLOW_PRIVATE),
             "API_RATE_LIMIT": _env_int("API_RATE_LIMIT", cls.API_RATE_LIMIT),
@@ -180,6 +188,9 @@ def finalize(config: dict) -> dict:
             f"SEND_RATE must be between 1 and 1000 messages per second, got {config['SEND_RATE']}"
         )
     config["GRAPH_API_VERSION"] = _check_version(config["GRAPH_API_VERSION"])
+    for name, low, high in (("INBOUND_PARALLEL", 1, 256), ("INBOUND_LEASE_SECONDS", 2, 3600)):
+        if not low <= int(config[name]) <= high:
+            raise ConfigError(f"{name} must be between {low} and {high}, got {config[name]}")
     if int(config["API_RATE_LIMIT"]) < 0:
         raise ConfigError(f"API_RATE_LIMIT must be 0 (off) or more, got {config['API_RATE_LIMIT']}")
     return config

@@ -58,3 +58,23 @@ def post_webhook(client, payload, secret="test-app-secret-abcdef", body: bytes |
         content_type="application/json",
         headers={"X-Hub-Signature-256": sign(raw, secret)},
     )
+
+
+def deliver(payload: dict | None = None, body: bytes | None = None, source: str = "meta") -> list[int | None]:
+    """Store a webhook body as intake does and process its events at once, as a worker would (in
+    the test's transaction). Returns the ids of its events (None for a redelivered body)."""
+    from flowapp.extensions import db
+    from flowapp.pipeline import bulk, contacts, intake, pumps
+
+    rows = intake.rows_for(body if body is not None else encode(payload), source)
+    ids = intake.receive(rows)
+    db.session.commit()
+    for row, event_id in zip(rows, ids, strict=True):
+        if event_id is None or row["processed_at"] is not None:
+            continue
+        if row["contact_key"] is not None:
+            contacts.drain(row["phone_number_id"], row["contact_key"], pumps.board())
+        else:
+            while bulk.process_batch():
+                pass
+    return ids

@@ -1,59 +1,29 @@
-"""Processing what Meta delivered: one ordered stream of stored webhook events."""
+"""Processing what Meta delivered: the pipeline's jobs (flowapp/pipeline)."""
 
 from __future__ import annotations
 
-import logging
-import time
-
 from flowapp.extensions import db
-from flowapp.services import inbound, intake
-
-log = logging.getLogger("flowapp.jobs.inbound")
-
-# Short, so that a worker serving every queue also sends the replies while webhooks keep coming.
-TIME_BUDGET = 2.0
+from flowapp.pipeline import intake, pumps, recovery
+from flowapp.pipeline.ready import Slot
 
 
-def process_webhook_events(time_budget: float = TIME_BUDGET) -> int:
-    """Process stored events oldest first until none is due (or the budget is spent). Returns count.
-
-    Each event is its own transaction: one that fails is rolled back, recorded with its error and
-    retried later, and the events behind it carry on.
-    """
-    deadline = time.monotonic() + time_budget
-    done = 0
-    try:
-        while time.monotonic() < deadline:
-            intake.hold_slot()
-            batch = intake.pending()
-            if not batch:
-                break
-            for event_id in batch:
-                _process_one(event_id)
-                done += 1
-                if time.monotonic() >= deadline:
-                    break
-    finally:
-        db.session.rollback()
-        intake.release_slot()
-    # An event stored after the last look found nothing, but before the slot was released, found
-    # the slot taken and started nobody: look once more now that the slot is free.
-    if intake.next_pending() is not None:
-        intake.kick()
-    return done
+def pump_inbound(slot: int, token: str) -> dict:
+    """Process waiting events (contacts in order, statuses in batches) for a while. Returns counts."""
+    return pumps.run(Slot(slot, token))
 
 
-def _process_one(event_id: int) -> None:
-    try:
-        inbound.process_event(event_id)
-        db.session.commit()
-    except Exception as exc:
-        db.session.rollback()
-        log.exception("webhook event %s failed", event_id)
-        intake.record_failure(event_id, exc)
-        db.session.commit()
+def wake_inbound() -> bool:
+    """Contacts whose retry or busy-wait is over become ready again."""
+    return pumps.wake()
 
 
-def sweep_webhook_events() -> bool:
-    """Periodic: start the processor for events nobody processed (Redis was down, a worker died)."""
-    return intake.sweep()
+def sweep_inbound() -> int:
+    """Periodic: announce every event that waits in the database (Redis was down or flushed, a
+    worker died). Returns how many contacts and lanes were announced."""
+    intake.redis_answered()  # the sweep runs in a worker, so Redis answered moments ago
+    work = recovery.waiting_work()
+    db.session.commit()  # events routed by the sweep are committed before they are announced
+    if work:
+        intake.announce(work)
+    pumps.kick()
+    return len(work)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from rq_scheduler import Scheduler
 
@@ -20,21 +21,24 @@ ID_PREFIX = "periodic-"
 
 @dataclass(frozen=True)
 class Periodic:
-    """A job run on a cron schedule (UTC)."""
+    """A job run on a cron schedule (UTC), or every `every` seconds when cron is empty."""
 
     func: str  # dotted path, so that this module imports none of the jobs
     cron: str
     queue: str = "default"
     timeout: int = 600
+    every: int | None = None
 
     @property
     def job_id(self) -> str:
-        digest = hashlib.sha1(f"{self.func}|{self.cron}|{self.queue}".encode()).hexdigest()[:12]
+        definition = f"{self.func}|{self.cron}|{self.queue}" + (f"|{self.every}" if self.every else "")
+        digest = hashlib.sha1(definition.encode()).hexdigest()[:12]
         return f"{ID_PREFIX}{self.func.rsplit('.', 1)[-1]}-{digest}"
 
 
 PERIODIC: list[Periodic] = [
-    Periodic("flowapp.jobs.inbound.sweep_webhook_events", "* * * * *", queue="webhooks"),
+    # Every 15 s: what Redis lost (a flush, an outage, a killed worker's contact) is found again soon.
+    Periodic("flowapp.jobs.inbound.sweep_inbound", "", queue="webhooks", timeout=120, every=15),
     Periodic("flowapp.jobs.sends.kick_outbox", "* * * * *", queue="sends"),
     Periodic("flowapp.jobs.sends.probe_token", "* * * * *", queue="sends"),
     Periodic("flowapp.jobs.sends.sync_templates", "17 3 * * *"),
@@ -57,6 +61,18 @@ def reconcile(scheduler: Scheduler, periodic: list[Periodic] | None = None) -> l
     existing = {job.id for job in scheduler.get_jobs()}
     for job_id, entry in wanted.items():
         if job_id in existing:
+            continue
+        if entry.every:
+            scheduler.schedule(
+                datetime.now(UTC),
+                func=entry.func,
+                id=job_id,
+                queue_name=entry.queue,
+                timeout=entry.timeout,
+                interval=entry.every,
+                repeat=None,
+            )
+            log.info("scheduled %s every %ds on %s", entry.func, entry.every, entry.queue)
             continue
         scheduler.cron(
             entry.cron,

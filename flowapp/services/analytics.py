@@ -200,6 +200,19 @@ class MetricsCollector:
         )
         pending.add_metric([], _count(select(func.count()).where(WebhookEvent.processed_at.is_(None))))
         yield pending
+        parked = GaugeMetricFamily(
+            "flowapp_webhook_events_parked",
+            "Webhook events that failed on every attempt and wait for an admin (Settings > Inbound events).",
+        )
+        parked.add_metric(
+            [],
+            _count(
+                select(func.count()).where(
+                    WebhookEvent.parked_at.is_not(None), WebhookEvent.processed_at.is_(None)
+                )
+            ),
+        )
+        yield parked
         sent = CounterMetricFamily("flowapp_messages_sent", "Outbound messages Meta accepted.")
         sent.add_metric(
             [],

@@ -1,22 +1,25 @@
-"""Applying a stored webhook event: contacts, conversations and messages in; statuses out.
+"""A customer's message in: contact, conversation and message stored, in four statements.
 
-Every write is idempotent: a message is inserted once per wamid, a status once per (wamid, status),
-so Meta's redeliveries and a retried job change nothing the second time.
+Every write is idempotent: the contact and the conversation are upserted, and a message is
+inserted once per wamid, so Meta's redeliveries and a retried event change nothing the second time.
+The caller (flowapp/pipeline/contacts.py) holds the contact, so no other worker writes the same
+contact meanwhile; the upsert still locks its row, which keeps automations' timeouts out until
+this transaction ends.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import case, func, or_, select
+from sqlalchemy.orm.attributes import set_committed_value
 
 from flowapp.extensions import db
-from flowapp.models import Contact, Conversation, Message, WebhookEvent, utcnow
-from flowapp.services import statuses
+from flowapp.models import Contact, Conversation, Message, utcnow
 from flowapp.services.upsert import DIALECT_INSERT, insert_or_ignore
-from flowapp.whatsapp.parsing import InboundMessage, MalformedWebhook, parse_webhook
+from flowapp.whatsapp.parsing import InboundMessage
 
 log = logging.getLogger("flowapp.whatsapp.inbound")
 
@@ -27,98 +30,104 @@ MAX_CLOCK_SKEW = timedelta(minutes=5)
 AMENDING_TYPES = {"edit", "revoke"}
 
 
-def process_event(event_id: int) -> str:
-    """Parse and apply one stored event. Returns a short outcome for the job's result."""
-    event = db.session.get(WebhookEvent, event_id, with_for_update=True)
-    if event is None:
-        return "missing"
-    if event.processed_at is not None:
-        return "already processed"
-    try:
-        parsed = parse_webhook(json.loads(event.body))
-    except (ValueError, MalformedWebhook) as exc:
-        event.error = f"not a WhatsApp webhook: {exc}"
-        event.processed_at = utcnow()
-        log.warning("webhook event %s is not a WhatsApp webhook: %s", event_id, exc)
-        return "malformed"
-    unusable = [m for m in parsed.messages if not _is_phone(m.wa_id)]
-    for m in unusable:
-        parsed.ignored.append(
-            f"message {m.wamid[:60]} skipped: its sender {m.wa_id[:40]!r} is not a phone number"
-        )
-    new_messages = [message for m in parsed.messages if m not in unusable and (message := store_message(m))]
-    applied = sum(statuses.record(s) for s in parsed.statuses)
-    for error in parsed.errors:
-        log.warning(
-            "webhook event %s carries error %s: %s (%s)", event_id, error.code, error.title, error.details
-        )
-    notes = [f"error {e.code}: {e.title}" for e in parsed.errors] + parsed.ignored
-    event.error = "; ".join(notes)[:2000] or None
-    event.processed_at = utcnow()
-    db.session.flush()
-    from flowapp.services import runner  # the automation layer's one entry point
+@dataclass
+class Arrival:
+    """What storing one inbound message found and made."""
 
-    for message in new_messages:
-        runner.handle_inbound(message)
-    return f"{len(new_messages)} messages, {applied} statuses"
+    message: Message | None  # None: seen before (a redelivery), nothing else to do
+    contact: Contact
+    conversation: Conversation
+    new_contact: bool  # the contact row was created by this message
 
 
-def _is_phone(wa_id: str) -> bool:
-    return wa_id.isdigit() and 5 <= len(wa_id) <= 20
-
-
-def store_message(inbound: InboundMessage) -> Message | None:
-    """Upsert the contact and conversation and insert the message. None when it was seen before."""
-    contact = upsert_contact(inbound)
-    conversation = upsert_conversation(contact)
-    received = min(inbound.timestamp, utcnow() + MAX_CLOCK_SKEW)
-    message = _insert_message(
-        {
-            "conversation_id": conversation.id,
-            "direction": "in",
-            "wamid": inbound.wamid,
-            "type": inbound.type,
-            "text": inbound.text,
-            "payload": _payload(inbound),
-            "status": "received",
-            "reply_to_wamid": inbound.context_wamid or inbound.target_wamid,
-            "author_type": "contact",
-            "error_code": inbound.errors[0].code if inbound.errors else None,
-            "error_title": inbound.errors[0].title if inbound.errors else None,
-            "error_details": inbound.errors[0].details if inbound.errors else None,
-            "created_at": received,
-        },
-    )
+def receive(inbound: InboundMessage) -> Arrival:
+    """Upsert the sender's contact and conversation, and insert the message (flushed)."""
+    now = utcnow()
+    received = min(inbound.timestamp, now + MAX_CLOCK_SKEW)
+    contact = _upsert_contact(inbound, received, now)
+    conversation = _upsert_conversation(contact, now)
+    message = _insert_message(_message_values(inbound, conversation, received))
+    arrival = Arrival(message, contact, conversation, new_contact=contact.created_at == now)
     if message is None:
-        return None  # a redelivery: stored and handled already
-    message.conversation = conversation
+        return arrival  # a redelivery: stored and handled already
+    set_committed_value(message, "conversation", conversation)
     if inbound.type in AMENDING_TYPES:
         _amend_target(inbound)
-    _touch_contact(contact, received)
     _touch_conversation(conversation, message, received)
-    return message
+    db.session.flush()
+    return arrival
 
 
-def upsert_contact(inbound: InboundMessage) -> Contact:
-    """The contact for the sender, created on first contact; profile name and BSUID kept current."""
-    contact = db.session.scalar(select(Contact).where(Contact.wa_id == inbound.wa_id))
-    if contact is None:  # first contact (a concurrent insert of the same number is tolerated)
-        insert_or_ignore(Contact, {"wa_id": inbound.wa_id, "fields": {}, "tags": []}, ["wa_id"])
-        contact = db.session.scalar(select(Contact).where(Contact.wa_id == inbound.wa_id))
-    if inbound.profile_name and contact.profile_name != inbound.profile_name:
-        contact.profile_name = inbound.profile_name
-    if inbound.bsuid and contact.bsuid != inbound.bsuid:
-        contact.bsuid = inbound.bsuid
-    return contact
+def _upsert_contact(inbound: InboundMessage, received: datetime, now: datetime) -> Contact:
+    """One statement: the contact, created on first contact, with its profile name, BSUID and
+    inbound times kept current (the last inbound time opens or extends the 24-hour window)."""
+    insert = DIALECT_INSERT[db.session.get_bind().dialect.name](Contact)
+    table = Contact.__table__.c
+    statement = insert.values(
+        wa_id=inbound.wa_id,
+        profile_name=inbound.profile_name,
+        bsuid=inbound.bsuid,
+        fields={},
+        tags=[],
+        opted_out=False,
+        first_inbound_at=received,
+        last_inbound_at=received,
+        created_at=now,
+        updated_at=now,
+    )
+    later = or_(table.last_inbound_at.is_(None), statement.excluded.last_inbound_at > table.last_inbound_at)
+    statement = statement.on_conflict_do_update(
+        index_elements=["wa_id"],
+        set_={
+            "profile_name": func.coalesce(statement.excluded.profile_name, table.profile_name),
+            "bsuid": func.coalesce(statement.excluded.bsuid, table.bsuid),
+            "first_inbound_at": func.coalesce(table.first_inbound_at, statement.excluded.first_inbound_at),
+            "last_inbound_at": case((later, statement.excluded.last_inbound_at), else_=table.last_inbound_at),
+            "updated_at": statement.excluded.updated_at,
+        },
+    ).returning(Contact)
+    return db.session.scalars(statement, execution_options={"populate_existing": True}).one()
+
+
+def _upsert_conversation(contact: Contact, now: datetime) -> Conversation:
+    """One statement: the contact's conversation, created on first use."""
+    insert = DIALECT_INSERT[db.session.get_bind().dialect.name](Conversation)
+    statement = insert.values(contact_id=contact.id, labels=[], created_at=now, updated_at=now)
+    # A no-op update rather than DO NOTHING, so that RETURNING gives the existing row too.
+    statement = statement.on_conflict_do_update(
+        index_elements=["contact_id"], set_={"contact_id": statement.excluded.contact_id}
+    ).returning(Conversation)
+    conversation = db.session.scalars(statement, execution_options={"populate_existing": True}).one()
+    set_committed_value(conversation, "contact", contact)
+    return conversation
 
 
 def upsert_conversation(contact: Contact) -> Conversation:
-    """The contact's conversation, created on first use."""
+    """The contact's conversation, created on first use (for sends and runs outside a webhook)."""
     conversation = db.session.scalar(select(Conversation).where(Conversation.contact_id == contact.id))
     if conversation is None:
         insert_or_ignore(Conversation, {"contact_id": contact.id, "labels": []}, ["contact_id"])
         conversation = db.session.scalar(select(Conversation).where(Conversation.contact_id == contact.id))
     return conversation
+
+
+def _message_values(inbound: InboundMessage, conversation: Conversation, received: datetime) -> dict:
+    error = inbound.errors[0] if inbound.errors else None
+    return {
+        "conversation_id": conversation.id,
+        "direction": "in",
+        "wamid": inbound.wamid,
+        "type": inbound.type,
+        "text": inbound.text,
+        "payload": _payload(inbound),
+        "status": "received",
+        "reply_to_wamid": inbound.context_wamid or inbound.target_wamid,
+        "author_type": "contact",
+        "error_code": error.code if error else None,
+        "error_title": error.title if error else None,
+        "error_details": error.details if error else None,
+        "created_at": received,
+    }
 
 
 def _payload(inbound: InboundMessage) -> dict:
@@ -148,13 +157,6 @@ def _amend_target(inbound: InboundMessage) -> None:
         target.edited_at = inbound.timestamp
     else:
         target.revoked_at = inbound.timestamp
-
-
-def _touch_contact(contact: Contact, received) -> None:
-    if contact.first_inbound_at is None:
-        contact.first_inbound_at = received
-    if contact.last_inbound_at is None or received > contact.last_inbound_at:
-        contact.last_inbound_at = received  # opens (or extends) the 24-hour window
 
 
 def _touch_conversation(conversation: Conversation, message: Message, received) -> None:

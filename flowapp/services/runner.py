@@ -28,7 +28,7 @@ from flowapp.models import (
     utcnow,
 )
 from flowapp.services import run_effects, settings, triggers
-from flowapp.services.inbound import upsert_conversation
+from flowapp.services.inbound import Arrival, upsert_conversation
 
 log = logging.getLogger("flowapp.automations")
 
@@ -38,18 +38,20 @@ MAX_STEPS = 100
 REPLY_WAITS = ("reply", "choice")
 
 
-def handle_inbound(message: Message) -> AutomationRun | None:
+def handle_inbound(arrival: Arrival) -> AutomationRun | None:
     """Hand a newly stored inbound message to the automations: the contact's waiting run first,
-    unless a keyword marked "interrupts" matches; otherwise the best matching trigger starts a run."""
-    if message.type in NOT_ACTIONABLE:
-        return None
-    conversation = message.conversation
-    contact = lock_contact(conversation.contact_id)
-    if conversation.bot_paused:
-        return None  # a person has taken over this conversation
+    unless a keyword marked "interrupts" matches; otherwise the best matching trigger starts a run.
+
+    The caller holds the contact (the pipeline's lease, and the row lock its upsert took), so a
+    reply and a timeout for the same contact never race.
+    """
+    message, contact, conversation = arrival.message, arrival.contact, arrival.conversation
+    if message is None or message.type in NOT_ACTIONABLE or conversation.bot_paused:
+        return None  # a redelivery, not said to the bot, or a person has taken over
     event_data = reply_data(message)
-    waiting = waiting_run(contact)
     candidates = triggers.matching(message, contact)
+    # A contact created by this very message cannot have a run waiting: skip the query.
+    waiting = None if arrival.new_contact else waiting_run(contact)
     interrupting = [a for a in candidates if triggers.published_trigger(a).get("interrupts")]
     if waiting is not None and not interrupting:
         return resume_run(

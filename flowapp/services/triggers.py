@@ -15,7 +15,7 @@ from sqlalchemy import extract, or_, select
 
 from flowapp import engine
 from flowapp.extensions import db
-from flowapp.models import Automation, AutomationRun, Contact, Message, utcnow
+from flowapp.models import Automation, AutomationRun, AutomationVersion, Contact, Message, utcnow
 from flowapp.services import broadcasts, settings
 
 log = logging.getLogger("flowapp.automations")
@@ -38,19 +38,28 @@ def published_trigger(automation: Automation) -> dict:
 
 
 def matching(message: Message, contact: Contact) -> list[Automation]:
-    """Automations whose trigger this message fires, best first."""
+    """Automations whose trigger this message fires, best first.
+
+    One query reads the published triggers (not the automations' graphs); only automations that
+    match are loaded.
+    """
     first = contact.first_inbound_at is not None and message.created_at <= contact.first_inbound_at
+    rows = db.session.execute(
+        select(Automation.id, Automation.priority, AutomationVersion.trigger)
+        .join(AutomationVersion, AutomationVersion.id == Automation.published_version_id)
+        .where(Automation.status == "active")
+    ).all()
     found = []
-    for automation in active_automations(MESSAGE_TRIGGERS):
-        trigger = published_trigger(automation)
+    for automation_id, priority, trigger in rows:
+        trigger = trigger or {}
         kind = trigger.get("type")
         if (
             (kind == "keyword" and engine.keyword_matches(trigger, message.text))
             or (kind == "new_contact" and first)
             or kind == "any_message"
         ):
-            found.append(automation)
-    return sorted(found, key=lambda a: engine.match_order(published_trigger(a), a.priority, a.id))
+            found.append((engine.match_order(trigger, priority, automation_id), automation_id))
+    return [db.session.get(Automation, automation_id) for _, automation_id in sorted(found)]
 
 
 def zone(name: str | None) -> ZoneInfo:

@@ -95,4 +95,10 @@ def ping_result(nonce: str):
 
 
 # The admin sections register their routes on `bp`; imported last because they import it.
-from flowapp.web import settings_general, settings_tokens, settings_users, settings_whatsapp  # noqa: E402, F401
+from flowapp.web import (  # noqa: E402, F401
+    settings_events,
+    settings_general,
+    settings_tokens,
+    settings_users,
+    settings_whatsapp,
+)

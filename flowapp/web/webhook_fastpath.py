@@ -17,7 +17,8 @@ import logging
 
 from flask import Flask
 
-from flowapp.services import credentials, intake
+from flowapp.pipeline import intake
+from flowapp.services import credentials
 from flowapp.whatsapp import signature
 
 log = logging.getLogger("flowapp.whatsapp.webhook")
@@ -44,8 +45,8 @@ class WebhookFastPath:
             environ["wsgi.input"] = io.BytesIO(body)  # Flask reads it again and answers
             return self.wsgi_app(environ, start_response)
         try:
-            values = intake.row_values(body, "meta")
-            event_id = intake.writer(self.app).submit(values)
+            rows = intake.rows_for(body, "meta")
+            event_id = intake.writer(self.app).submit(rows)[0]
         except Exception:
             # Not stored: Flask's view tries once more and, failing too, answers 500 so Meta retries.
             log.warning("webhook fast path could not store the body; Flask's view retries", exc_info=True)
@@ -55,7 +56,7 @@ class WebhookFastPath:
             "status": "received",
             "event_id": event_id,
             "duplicate": event_id is None,
-            "pending": event_id is not None and values["processed_at"] is None,
+            "pending": event_id is not None and rows[0]["processed_at"] is None,
         }
         payload = json.dumps(answer, separators=(",", ":")).encode()
         start_response(

@@ -14,7 +14,7 @@ from flask import Blueprint, current_app, jsonify, request
 from flask_login import current_user
 
 from flowapp.extensions import csrf
-from flowapp.services import intake
+from flowapp.pipeline import intake
 from flowapp.web.errors import error_response
 from flowapp.web.security import public
 from flowapp.whatsapp import signature

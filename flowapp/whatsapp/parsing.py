@@ -243,3 +243,57 @@ def _timestamp(value: object, where: str, ignored: list[str]) -> datetime:
 
 def _list(value: object) -> list:
     return value if isinstance(value, list) else []
+
+
+@dataclass(frozen=True)
+class Route:
+    """A stream a webhook body belongs to. "contact": the messages of one sender, handled in
+    arrival order, one at a time; "bulk": statuses, errors and everything else, which need no order."""
+
+    lane: str
+    contact_key: str | None
+    phone_number_id: str | None
+
+
+BULK = "bulk"
+CONTACT = "contact"
+
+
+def routes(payload: object) -> list[Route]:
+    """The streams of a decoded webhook body, contacts first, each once.
+
+    Cheap by design (it runs while Meta waits for the 200): it reads only `metadata`, `contacts`,
+    `messages[].from` and whether anything else is there. A body that is not a webhook envelope
+    goes to the bulk lane, which records it as malformed.
+    """
+    found: dict[tuple, Route] = {}
+    bulk_number = None
+    needs_bulk = False
+    for entry in _list(as_dict(payload).get("entry")) or [None]:
+        changes = _list(as_dict(entry).get("changes"))
+        needs_bulk = needs_bulk or not changes
+        for change in changes:
+            value = as_dict(as_dict(change).get("value"))
+            number = as_str(as_dict(value.get("metadata")).get("phone_number_id"))
+            contacts = _contacts_by_wa_id(value.get("contacts"))
+            # Value-level errors that come with messages are the messages' own (parse_webhook files them
+            # there); only statuses, errors alone and other fields need the bulk lane.
+            rest = as_dict(change).get("field") != "messages" or bool(value.get("statuses"))
+            for message in _list(value.get("messages")):
+                sender = as_str(as_dict(message).get("from"))
+                wa_id = _sender(sender, contacts) if sender else None
+                if wa_id and is_phone_number(wa_id):
+                    found.setdefault((CONTACT, wa_id), Route(CONTACT, wa_id, number))
+                else:
+                    rest = True  # skipped in the bulk lane, with a note saying why
+            if rest or not value.get("messages"):
+                needs_bulk = True
+                bulk_number = bulk_number or number
+    if needs_bulk or not found:
+        found[(BULK, None)] = Route(BULK, None, bulk_number)
+    return list(found.values())
+
+
+def is_phone_number(wa_id: str) -> bool:
+    """A WhatsApp id Flowapp can file a contact under: 5 to 20 digits."""
+    return wa_id.isdigit() and 5 <= len(wa_id) <= 20

@@ -7,18 +7,15 @@ from sqlalchemy import func, select
 
 from flowapp.extensions import db
 from flowapp.models import Contact, Conversation, Message, WebhookEvent
-from flowapp.services import inbound, intake
-from tests.helpers import SAMPLES, customer_message, encode, sample
+from tests.helpers import SAMPLES, customer_message, deliver, sample
 
 MESSAGE_SAMPLES = sorted(p.stem for p in SAMPLES.glob("*.json") if not p.stem.startswith("status_"))
 
 
-def process(payload=None, body: bytes | None = None) -> tuple[int, str]:
-    event_id, pending = intake.receive(
-        intake.row_values(body if body is not None else encode(payload), "meta")
-    )
+def process(payload=None, body: bytes | None = None) -> int:
+    event_id = deliver(payload, body=body)[0]
     assert event_id is not None
-    return event_id, inbound.process_event(event_id)
+    return event_id
 
 
 def count(model) -> int:
@@ -29,12 +26,12 @@ def count(model) -> int:
 def test_every_sample_is_stored(session, name):
     """Each real message body becomes a stored message (edits and revokes amend their target)."""
     payload = sample(name)
-    event_id, outcome = process(payload)
+    event_id = process(payload)
     event = db.session.get(WebhookEvent, event_id)
     assert event.processed_at is not None
     raw = payload["entry"][0]["changes"][0]["value"]["messages"][0]
     message = db.session.scalar(select(Message).where(Message.wamid == raw["id"]))
-    assert message is not None, outcome
+    assert message is not None, event.error
     assert message.direction == "in" and message.status == "received"
     assert message.payload["message"] == raw
     contact = message.conversation.contact
@@ -59,17 +56,21 @@ def test_same_message_twice_is_stored_once(session):
     payload = customer_message(text="once", wamid="wamid.SAME1")
     process(payload)
     again = customer_message(text="once", wamid="wamid.SAME1", name="Other name")
-    _, outcome = process(again)
-    assert outcome.startswith("0 messages")
+    process(again)
     assert count(Message) == 1
     assert db.session.scalar(select(Conversation.unread_count)) == 1
 
 
 def test_reprocessing_an_event_does_nothing(session):
-    """Processing an already processed event changes nothing."""
-    event_id, _ = process(customer_message())
-    assert inbound.process_event(event_id) == "already processed"
+    """Processing an already processed event changes nothing: it cannot be claimed twice."""
+    from flowapp.pipeline import contacts
+
+    event_id = process(customer_message())
+    event = db.session.get(WebhookEvent, event_id)
+    waiting = contacts.Waiting(event.id, event.body, 0, None, None)
+    assert contacts.handle(waiting, "15551230001") == (False, None)
     assert count(Message) == 1
+    assert db.session.scalar(select(Conversation.unread_count)) == 1
 
 
 def test_batch_with_several_entries_and_messages(session):
@@ -81,8 +82,9 @@ def test_batch_with_several_entries_and_messages(session):
         third["entry"][0]["changes"][0]["value"]["messages"][0]
     )
     first["entry"].append(second["entry"][0])
-    _, outcome = process(first)
-    assert outcome.startswith("3 messages")
+    ids = deliver(first)
+    assert len(ids) == 2  # one event per sender: each contact's messages keep their own order
+    assert all(db.session.get(WebhookEvent, i).processed_at for i in ids)
     assert count(Contact) == 2
     assert sorted(db.session.scalars(select(Message.text))) == ["one", "three", "two"]
 
@@ -103,16 +105,16 @@ def test_other_fields_and_value_errors_are_noted(session):
     """Changes of other fields are ignored with a note; value-level errors are recorded on the event."""
     payload = sample("errors_value_level")
     payload["entry"][0]["changes"].append({"field": "account_update", "value": {"event": "VERIFIED"}})
-    event_id, _ = process(payload)
-    event = db.session.get(WebhookEvent, event_id)
-    assert "error 131000: Something went wrong" in event.error
-    assert "account_update" in event.error
+    ids = deliver(payload)
+    contact_event, bulk_event = (db.session.get(WebhookEvent, i) for i in ids)
+    assert "error 131000: Something went wrong" in contact_event.error
+    assert "account_update" in bulk_event.error
+    assert contact_event.processed_at and bulk_event.processed_at
 
 
 def test_json_that_is_not_a_webhook_is_marked_failed(session):
     """Signed JSON without Meta's envelope is stored, marked malformed, and not retried."""
-    event_id, outcome = process(body=json.dumps(["not", "a", "webhook"]).encode())
-    assert outcome == "malformed"
+    event_id = process(body=json.dumps(["not", "a", "webhook"]).encode())
     event = db.session.get(WebhookEvent, event_id)
     assert event.processed_at is not None and "not a WhatsApp webhook" in event.error
 

@@ -8,18 +8,17 @@ from sqlalchemy import select, text
 
 from flowapp.extensions import db, get_queue
 from flowapp.models import Contact, Conversation, ConversationRead, Message, utcnow
-from flowapp.services import inbound, inbox, inbox_edits, inbox_thread, intake, statuses, takeover
+from flowapp.services import inbox, inbox_edits, inbox_thread, statuses, takeover
 from flowapp.whatsapp.parsing import parse_webhook
 from tests import factories
-from tests.helpers import customer_message, encode, status_payload
+from tests.helpers import customer_message, status_payload
+from tests.helpers import deliver as pipeline_deliver
 from tests.services.test_runner import MENU, publish
 
 
 def deliver(payload: dict) -> None:
     """Store and process a webhook body, as the intake and the processor job do."""
-    event_id, _ = intake.receive(intake.row_values(encode(payload), "meta"))
-    inbound.process_event(event_id)
-    db.session.commit()
+    pipeline_deliver(payload)
 
 
 def say(sender="15551230001", text="hi", name="Ana", **extra) -> Message:
@@ -298,8 +297,7 @@ def test_fingerprints_move_with_changes(agent):
     assert after_reply != thread_before
     outgoing.wamid = "wamid.out-1"
     db.session.flush()
-    for update in parse_webhook(status_payload("wamid.out-1", "delivered")).statuses:
-        statuses.record(update)
+    statuses.apply_batch(parse_webhook(status_payload("wamid.out-1", "delivered")).statuses, [])
     db.session.flush()
     assert inbox_thread.thread_fingerprint(conversation, None) != after_reply
     listed_now = inbox.list_fingerprint(agent)

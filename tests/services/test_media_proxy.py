@@ -7,15 +7,13 @@ from sqlalchemy import select
 from flowapp.extensions import db, get_redis
 from flowapp.models import Message
 from flowapp.sandbox.media import png_image
-from flowapp.services import inbound, intake, media_proxy
+from flowapp.services import media_proxy
 from tests import factories
-from tests.helpers import customer_message, encode
+from tests.helpers import customer_message, deliver
 
 
 def say(**spec) -> Message:
-    event_id, _ = intake.receive(intake.row_values(encode(customer_message(**spec)), "meta"))
-    inbound.process_event(event_id)
-    db.session.commit()
+    deliver(customer_message(**spec))
     return db.session.scalar(select(Message).order_by(Message.id.desc()))
 
 

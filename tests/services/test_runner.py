@@ -8,8 +8,9 @@ from sqlalchemy import select
 from flowapp.extensions import db
 from flowapp.jobs.automations import fire_deadline, sweep_deadlines
 from flowapp.models import AutomationLog, AutomationRun, Conversation, Message, utcnow
-from flowapp.services import automations, inbound, intake, runner
-from tests.helpers import customer_message, encode
+from flowapp.services import automations, runner
+from tests.helpers import customer_message
+from tests.helpers import deliver as pipeline_deliver
 
 
 def node(node_id, kind, config=None, x=0):
@@ -60,9 +61,7 @@ def publish(name, trigger, graph, priority=0):
 
 
 def deliver(**spec) -> Message | None:
-    event_id, _ = intake.receive(intake.row_values(encode(customer_message(**spec)), "meta"))
-    inbound.process_event(event_id)
-    db.session.commit()  # as the processor job does
+    pipeline_deliver(customer_message(**spec))
     return db.session.scalar(select(Message).where(Message.direction == "in").order_by(Message.id.desc()))
 
 

@@ -4,9 +4,9 @@ from sqlalchemy import func, select
 
 from flowapp.extensions import db
 from flowapp.models import Message, StatusEvent, utcnow
-from flowapp.services import delivery, inbound, intake
+from flowapp.services import delivery
 from tests import factories
-from tests.helpers import encode, sample, status_payload
+from tests.helpers import deliver, sample, status_payload
 
 
 def outbound(conversation, wamid="wamid.OUT1", status="sent") -> Message:
@@ -23,12 +23,6 @@ def outbound(conversation, wamid="wamid.OUT1", status="sent") -> Message:
     db.session.add(message)
     db.session.flush()
     return message
-
-
-def deliver(payload):
-    event_id, _ = intake.receive(intake.row_values(encode(payload), "meta"))
-    if event_id is not None:
-        inbound.process_event(event_id)
 
 
 def test_statuses_move_forward(session):

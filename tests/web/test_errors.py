@@ -22,7 +22,7 @@ def test_html_404_elsewhere(logged_in):
     assert "404" in response.get_data(as_text=True)
 
 
-def test_unhandled_error_hides_details(make_app, session, redis):
+def test_unhandled_error_hides_details(make_app, redis):
     """A crash answers 500 with a reference, not the exception, its trace or its SQL."""
     app = make_app()
     bp = Blueprint("boom", __name__)

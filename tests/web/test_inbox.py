@@ -10,9 +10,8 @@ from sqlalchemy import select
 
 from flowapp.extensions import db
 from flowapp.models import AutomationRun, Contact, Conversation, ConversationRead, Message, utcnow
-from flowapp.services import inbound, intake
 from tests import factories
-from tests.helpers import customer_message, encode
+from tests.helpers import customer_message, deliver
 from tests.services.test_runner import MENU, publish
 
 XSS_NAME = "<img src=x onerror=alert(1)>"
@@ -53,11 +52,7 @@ POST_ROUTES = [
 
 
 def say(sender="15551230001", text="hi", name="Ana", **extra) -> Message:
-    event_id, _ = intake.receive(
-        intake.row_values(encode(customer_message(sender=sender, text=text, name=name, **extra)), "meta")
-    )
-    inbound.process_event(event_id)
-    db.session.commit()
+    deliver(customer_message(sender=sender, text=text, name=name, **extra))
     return db.session.scalar(select(Message).where(Message.direction == "in").order_by(Message.id.desc()))
 
 

@@ -13,9 +13,8 @@ from werkzeug.test import encode_multipart
 from flowapp.extensions import db
 from flowapp.models import CannedResponse, Message, MessageTemplate, utcnow
 from flowapp.sandbox.media import png_image
-from flowapp.services import inbound, intake
 from flowapp.whatsapp.templates import count_parameters
-from tests.helpers import encode
+from tests.helpers import deliver
 from tests.web.test_inbox import conversation_of, say, token
 from tests.web.test_inbox import post as htmx_post
 
@@ -289,8 +288,7 @@ def test_meta_samples_render_by_type(logged_in):
         payload = sample(name)
         message = payload["entry"][0]["changes"][0]["value"]["messages"][0]
         message["id"] = f"wamid.sample.{name}"  # some samples share ids; each is its own message here
-        event_id, _ = intake.receive(intake.row_values(encode(payload), "meta"))
-        inbound.process_event(event_id)
+        deliver(payload)
     db.session.commit()
     html = logged_in.get(f"/inbox/c/{conversation_of('972987654321').id}/thread").get_data(as_text=True)
     assert '<div class="msg-card"><strong>Chandler Bing</strong>' in html and "+1 555-555-5555" in html

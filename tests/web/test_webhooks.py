@@ -131,7 +131,7 @@ def test_redis_down_still_answers_200(app, client, monkeypatch):
     """With Redis unreachable the event is stored, Meta gets 200, and the sweep will enqueue it."""
     from redis import Redis
 
-    from flowapp.services import intake
+    from flowapp.pipeline import intake
 
     monkeypatch.setitem(
         app.extensions, "flowapp_redis", Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)

@@ -1,9 +1,9 @@
 """Group commit for webhook intake: one writer thread per process stores many bodies per transaction.
 
-Each request thread hands its body to the writer and waits; the writer takes everything that queued
+Each request thread hands its rows to the writer and waits; the writer takes everything that queued
 up meanwhile, stores it with one multi-row INSERT and one COMMIT, wakes the waiting requests with
-their event ids, and starts the processor once per batch. A request still answers only after its
-body is committed: durability is the same as one transaction per request, at a fraction of the
+their event ids, and announces the new events once per batch. A request still answers only after
+its body is committed: durability is the same as one transaction per request, at a fraction of the
 cost per webhook (the database round trips and the COMMIT are shared by the batch).
 
 The writer is lazy and per process: it starts on the first webhook (so after gunicorn forks), and a
@@ -17,6 +17,7 @@ import logging
 import os
 import queue
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
@@ -33,9 +34,9 @@ WAIT_SECONDS = 10.0
 
 @dataclass
 class _Pending:
-    values: dict
+    rows: list[dict]
     done: threading.Event = field(default_factory=threading.Event)
-    event_id: int | None = None
+    event_ids: list[int | None] = field(default_factory=list)
     error: BaseException | None = None
 
 
@@ -50,25 +51,25 @@ def _statement(dialect: str):
 
 
 class GroupCommitWriter:
-    """Stores webhook rows in batches on its own thread. `submit()` blocks until the row is committed."""
+    """Stores webhook rows in batches on its own thread. `submit()` blocks until they are committed."""
 
-    def __init__(self, engine: Engine, on_batch_stored):
+    def __init__(self, engine: Engine, on_stored: Callable[[list[dict]], None]):
         self.engine = engine
-        self.on_batch_stored = on_batch_stored  # called after each commit that stored new events
+        self.on_stored = on_stored  # called after each commit with the new rows (each with its "id")
         self.queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
         self.pid = os.getpid()
         self.thread = threading.Thread(target=self._run, name="intake-writer", daemon=True)
         self.thread.start()
 
-    def submit(self, values: dict) -> int | None:
-        """Store one row; returns its id, or None when its dedupe_key existed already."""
-        pending = _Pending(values)
+    def submit(self, rows: list[dict]) -> list[int | None]:
+        """Store the rows of one body; returns their ids (None where the dedupe_key existed already)."""
+        pending = _Pending(rows)
         self.queue.put(pending)
         if not pending.done.wait(WAIT_SECONDS):
             raise TimeoutError("the intake writer did not store the webhook in time")
         if pending.error is not None:
             raise pending.error
-        return pending.event_id
+        return pending.event_ids
 
     def close(self, timeout: float = 5.0) -> None:
         """Store what is queued, then stop the thread."""
@@ -93,13 +94,16 @@ class GroupCommitWriter:
             self._store(batch)
 
     def _store(self, batch: list[_Pending]) -> None:
-        stored = False
+        stored = []
         try:
-            ids = self._insert([pending.values for pending in batch])
+            ids = self._insert([row for pending in batch for row in pending.rows])
             for pending in batch:
-                # Two identical bodies in one batch: the first gets the id, the second is a duplicate.
-                pending.event_id = ids.pop(pending.values["dedupe_key"], None)
-                stored = stored or (pending.event_id is not None and pending.values["processed_at"] is None)
+                for row in pending.rows:
+                    # Two identical bodies in one batch: the first gets the id, the second is a duplicate.
+                    event_id = ids.pop(row["dedupe_key"], None)
+                    pending.event_ids.append(event_id)
+                    if event_id is not None and row["processed_at"] is None:
+                        stored.append({**row, "id": event_id})
         except BaseException as exc:  # every waiter must wake, whatever happened
             log.exception("storing %d webhook events failed", len(batch))
             for pending in batch:
@@ -109,9 +113,9 @@ class GroupCommitWriter:
                 pending.done.set()
         if stored:
             try:
-                self.on_batch_stored()
+                self.on_stored(stored)
             except Exception:
-                log.exception("could not start the webhook processor")
+                log.exception("could not announce %d stored webhook events", len(stored))
 
     def _insert(self, rows: list[dict]) -> dict[str, int]:
         """One statement, one commit. Returns {dedupe_key: id} for the rows actually inserted."""

@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 
 from flowapp.extensions import db
 from flowapp.models import WebhookEvent
-from flowapp.services import intake
-from flowapp.services.intake_writer import GroupCommitWriter
+from flowapp.pipeline import intake
+from flowapp.pipeline.writer import GroupCommitWriter
 
 
 @pytest.fixture
@@ -76,4 +76,4 @@ def test_database_failure_reaches_every_waiter(live_app, tmp_path):
         with db.engine.begin() as connection:
             connection.exec_driver_sql("DROP TABLE webhook_events")
         with pytest.raises(Exception, match="webhook_events"):
-            writer.submit(intake.row_values(b"{}", "meta"))
+            writer.submit(intake.rows_for(b"{}", "meta"))

@@ -1,0 +1,143 @@
+"""Pumps: the jobs that process stored events, as many at once as there are slots (INBOUND_PARALLEL).
+
+A pump takes turns between the lanes: a batch of the bulk lane when it is raised, then the next
+contact (numbers in turn, see ready.py), whose events it drains before moving on. It stops when
+nothing is left or its time budget is spent, so that a worker serving every queue also sends the
+replies while webhooks keep coming; work left over starts a new pump. While contacts keep waiting,
+each pump starts a sibling in the next free slot, so the number of pumps grows with the work, up
+to the slots, and every idle worker picks one up.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from datetime import UTC, datetime
+
+from flask import Flask, current_app
+from redis.exceptions import RedisError
+
+from flowapp.extensions import db, get_redis
+from flowapp.pipeline import bulk, contacts
+from flowapp.pipeline.ready import Board, Slot
+from flowapp.work import Work, submit
+
+log = logging.getLogger("flowapp.whatsapp.inbound")
+
+TIME_BUDGET = 2.0
+PROMOTE_EVERY = 0.5  # seconds between looks at contacts whose delay is over
+JOB_TIMEOUT = 120
+
+
+def board(app: Flask | None = None) -> Board:
+    """The app's Board (Redis scripts registered once per app)."""
+    app = app or current_app._get_current_object()
+    connection = get_redis(app)
+    found = app.extensions.get("flowapp_board")
+    if found is None or found.redis is not connection:
+        found = Board(connection, int(app.config["INBOUND_PARALLEL"]))
+        app.extensions["flowapp_board"] = found
+    return found
+
+
+def start(slot: Slot) -> None:
+    """Enqueue a pump for a slot just claimed."""
+    submit(
+        [
+            Work(
+                "pump_inbound",
+                (slot.number, slot.token),
+                queue="webhooks",
+                job_id=f"inbound-{slot.number}-{slot.token}",
+                options={"result_ttl": 60, "failure_ttl": 7 * 86400, "job_timeout": JOB_TIMEOUT},
+            )
+        ]
+    )
+
+
+def kick() -> bool:
+    """Start a pump if work waits and a slot is free (after a sweep, a retry, a wake-up)."""
+    slot = board().claim_if_waiting()
+    if slot is not None:
+        start(slot)
+    return slot is not None
+
+
+def run(slot: Slot, time_budget: float = TIME_BUDGET) -> dict:
+    """Process waiting events until none is left or the budget is spent. Returns counts."""
+    ready = board()
+    done: Counter = Counter()
+    if not ready.owns(slot):
+        return {"stale": 1}  # our slot expired while we waited in the queue; another pump has it
+    deadline = time.monotonic() + time_budget
+    promoted_at = 0.0
+    try:
+        while time.monotonic() < deadline:
+            if time.monotonic() - promoted_at >= PROMOTE_EVERY:
+                ready.promote_due()
+                promoted_at = time.monotonic()
+            worked = _bulk(ready, done) + _next_contact(ready, done)
+            if not worked or not ready.renew(slot):
+                break
+    finally:
+        db.session.rollback()
+        _leave(ready, slot)
+    return dict(done)
+
+
+def _bulk(ready: Board, done: Counter) -> int:
+    seen = ready.bulk_signal()
+    if seen is None:
+        return 0
+    taken = bulk.process_batch()
+    if taken < bulk.BATCH:
+        ready.settle_bulk(seen)  # everything announced before `seen` is done or being done
+    done["bulk"] += taken
+    return taken
+
+
+def _next_contact(ready: Board, done: Counter) -> int:
+    found = ready.pop()
+    if found is None:
+        return 0
+    number, contact, sibling = found
+    if sibling is not None:
+        start(sibling)  # more contacts wait: another worker may take them meanwhile
+    done[contacts.drain(number, contact, ready)] += 1
+    return 1
+
+
+def _leave(ready: Board, slot: Slot) -> None:
+    """Free the slot; start a new pump if work is left, and wake one when the next delay is over."""
+    try:
+        successor = ready.release(slot)
+        if successor is not None:
+            start(successor)
+        due = ready.next_delayed()
+        if due is not None:
+            wake_at(due)
+    except (RedisError, OSError):
+        log.exception("could not hand inbound work on; the sweep will")
+
+
+def wake_at(due: float) -> None:
+    """Ask the scheduler for a wake-up when a delayed contact is due (one job per second at most)."""
+    second = int(due) + 1
+    submit(
+        [
+            Work(
+                "wake_inbound",
+                queue="webhooks",
+                job_id=f"inbound-wake-{second}",
+                at=datetime.fromtimestamp(second, tz=UTC),
+                options={"result_ttl": 60},
+            )
+        ]
+    )
+
+
+def wake() -> bool:
+    """Delayed contacts whose time has come become ready, and a pump starts for them."""
+    board().promote_due()
+    return kick()
