@@ -1,11 +1,14 @@
 """Webhook intake benchmark: signed one-message bodies posted concurrently, Flowapp against bare Flask.
 
     .venv/bin/python -m bench.webhook_intake [--db postgresql|sqlite] [--duration 10] [--connections 32]
+                                             [--processing-workers 1]
 
-Both apps run under gunicorn with the same settings (4 sync workers); wrk posts pre-signed bodies,
-each with its own wamid, first to a bare Flask endpoint that only answers 200, then to Flowapp's
-/webhooks/whatsapp (signature check, store, commit, enqueue). Afterwards every wamid posted and
-answered 200 is looked up: stored exactly once, none missing. Needs `wrk` (apt-get install wrk).
+Both apps run under the documented production server (gunicorn -w 4 --threads 4); wrk posts
+pre-signed bodies, each with its own wamid, first to a bare Flask endpoint that only answers 200,
+then to Flowapp's /webhooks/whatsapp (signature check, store, commit, announce). Meanwhile RQ
+workers process what arrives, as in production (`--processing-workers 0` measures intake alone).
+Afterwards every wamid posted and answered 200 is looked up: stored exactly once, none missing.
+Needs `wrk` (apt-get install wrk).
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ from pathlib import Path
 
 from bench.common import (
     APP_SECRET,
+    PYTHON,
     ROOT,
+    Child,
     bench_env,
     free_port,
     fresh_database,
@@ -157,6 +162,10 @@ def verify_stored(
     engine = create_engine(normalize_database_url(database_url))
     with engine.connect() as connection:
         bodies = connection.execute(text("SELECT body FROM webhook_events")).scalars().all()
+        processed = connection.execute(
+            text("SELECT count(*) FROM webhook_events WHERE processed_at IS NOT NULL")
+        ).scalar()
+        messages = connection.execute(text("SELECT count(*), count(DISTINCT wamid) FROM messages")).one()
     engine.dispose()
     stored = [json.loads(b)["entry"][0]["changes"][0]["value"]["messages"][0]["id"] for b in bodies]
     missing = sorted(answered - set(stored))
@@ -168,6 +177,9 @@ def verify_stored(
         "distinct_stored": len(set(stored)),
         "missing": len(missing),
         "unexpected": len(set(stored) - posted),
+        "processed": processed,
+        "messages": messages[0],
+        "distinct_messages": messages[1],
     }
 
 
@@ -178,7 +190,10 @@ def main(argv=None) -> int:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--wrk-threads", type=int, default=2)
     parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--threads", type=int, default=8, help="gunicorn threads per worker (1 = sync)")
+    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker (1 = sync)")
+    parser.add_argument(
+        "--processing-workers", type=int, default=1, help="RQ workers processing while webhooks arrive"
+    )
     parser.add_argument("--bodies", type=int, default=80000)
     args = parser.parse_args(argv)
     if not shutil.which("wrk"):
@@ -198,17 +213,30 @@ def main(argv=None) -> int:
     with fresh_database(args.db) as (database_url, dbdir), redis_url() as redis:
         env = bench_env(database_url, redis, dbdir)
         port = free_port()
-        with gunicorn("wsgi:app", port, args.workers, args.threads, env=env, log=dbdir / "gunicorn.log"):
-            wait_http(f"http://127.0.0.1:{port}/healthz")
-            flowapp = run_wrk(
-                f"http://127.0.0.1:{port}", script, args.duration, args.connections, args.wrk_threads
-            )
+        processing = [
+            Child([PYTHON, "-m", "flask", "--app", "wsgi", "worker"], env=env, log=dbdir / f"worker{n}.log")
+            for n in range(args.processing_workers)
+        ]
+        try:
+            with gunicorn("wsgi:app", port, args.workers, args.threads, env=env, log=dbdir / "gunicorn.log"):
+                wait_http(f"http://127.0.0.1:{port}/healthz")
+                flowapp = run_wrk(
+                    f"http://127.0.0.1:{port}", script, args.duration, args.connections, args.wrk_threads
+                )
+        finally:
+            for worker in processing:
+                worker.stop()
         in_flight = -(-args.connections // args.wrk_threads)
         stored = verify_stored(database_url, wamids, flowapp["threads"], per_thread, in_flight)
 
     report(args, bare, flowapp, stored)
     shutil.rmtree(workdir, ignore_errors=True)
-    ok = stored["missing"] == 0 and stored["stored"] == stored["distinct_stored"] and flowapp["non_2xx"] == 0
+    ok = (
+        stored["missing"] == 0
+        and stored["stored"] == stored["distinct_stored"]
+        and stored["messages"] == stored["distinct_messages"]
+        and flowapp["non_2xx"] == 0
+    )
     return 0 if ok else 1
 
 
@@ -217,7 +245,8 @@ def report(args, bare: dict, flowapp: dict, stored: dict) -> None:
     server = f"gunicorn -w {args.workers}" + (f" --threads {args.threads}" if args.threads > 1 else " (sync)")
     print(
         f"\nWebhook intake, {args.db}, {server}, wrk -c {args.connections} "
-        f"-t {args.wrk_threads} -d {args.duration}s, {ROOT.name}"
+        f"-t {args.wrk_threads} -d {args.duration}s, "
+        f"{args.processing_workers} RQ worker(s) processing, {ROOT.name}"
     )
     print(f"{'':12}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'max ms':>10}{'non-2xx':>10}")
     for name, r in (("bare Flask", bare), ("Flowapp", flowapp)):
@@ -228,6 +257,10 @@ def report(args, bare: dict, flowapp: dict, stored: dict) -> None:
     print(
         f"wamids posted {stored['posted']}, stored {stored['stored']} ({stored['distinct_stored']} "
         f"distinct), answered but missing {stored['missing']}, stored but never posted {stored['unexpected']}"
+    )
+    print(
+        f"processed while the load ran: {stored['processed']} events, {stored['messages']} messages "
+        f"({stored['distinct_messages']} distinct wamids)"
     )
 
 
