@@ -5,6 +5,7 @@ from __future__ import annotations
 from flowapp.extensions import db
 from flowapp.pipeline import intake, pumps, recovery
 from flowapp.pipeline.ready import Slot
+from flowapp.services import statuses
 
 
 def pump_inbound(slot: int, token: str) -> dict:
@@ -21,6 +22,7 @@ def sweep_inbound() -> int:
     """Periodic: announce every event that waits in the database (Redis was down or flushed, a
     worker died). Returns how many contacts and lanes were announced."""
     intake.redis_answered()  # the sweep runs in a worker, so Redis answered moments ago
+    statuses.apply_overtaken()
     work = recovery.waiting_work()
     db.session.commit()  # events routed by the sweep are committed before they are announced
     if work:

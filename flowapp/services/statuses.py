@@ -20,7 +20,7 @@ from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.dialects import postgresql
 
 from flowapp.extensions import db
-from flowapp.models import STATUS_ORDER, Message, StatusEvent, WebhookEvent, utcnow
+from flowapp.models import STATUS_ORDER, Message, OutboxEntry, StatusEvent, WebhookEvent, utcnow
 from flowapp.services.upsert import DIALECT_INSERT
 from flowapp.whatsapp.parsing import StatusUpdate
 
@@ -98,6 +98,10 @@ WITH input AS (
     min(timestamp) FILTER (WHERE status = 'failed') AS failed_at,
     (array_agg(errors) FILTER (WHERE status = 'failed'))[1] -> 0 AS error
   FROM ranked GROUP BY wamid
+), locked AS (
+  -- Row locks taken in id order, as the senders take them: two writers never wait on each other
+  -- in a circle.
+  SELECT m.id FROM messages m JOIN folded f ON f.wamid = m.wamid ORDER BY m.id FOR UPDATE OF m
 ), moved AS (
   UPDATE messages m SET
     sent_at = COALESCE(m.sent_at, f.sent_at),
@@ -117,7 +121,7 @@ WITH input AS (
                                    WHEN 'read' THEN 3 WHEN 'played' THEN 4 ELSE -1 END)
         THEN (ARRAY['sent', 'delivered', 'read', 'played'])[f.rank]
       ELSE m.status END
-  FROM folded f WHERE m.wamid = f.wamid
+  FROM folded f WHERE m.wamid = f.wamid AND m.id IN (SELECT id FROM locked)
   RETURNING m.id
 ), marked AS (
   UPDATE webhook_events SET processed_at = :now WHERE id = ANY(:event_ids) RETURNING id
@@ -239,20 +243,50 @@ def _set_time(message: Message, status: str, at: datetime) -> None:
         setattr(message, field, at)
 
 
+def apply_overtaken(limit: int = 1000) -> int:
+    """Apply statuses stored unapplied whose message has its wamid by now. A status and its send's
+    record can pass each other (each committed after the other looked); the sweep settles them."""
+    messages = db.session.scalars(
+        select(Message)
+        .where(
+            Message.wamid.in_(select(StatusEvent.wamid).where(StatusEvent.applied_at.is_(None)).limit(limit))
+        )
+        .order_by(Message.id)
+    ).all()
+    return sum(apply_pending(message) for message in messages)
+
+
 def _adopt_orphan(update_: StatusUpdate) -> Message | None:
     """A status for a send whose worker died after Meta accepted it but before it stored the wamid.
 
     The callback data names our message, so the wamid is attached now and the message counts as
-    sent instead of being sent again (its waiting statuses are applied by mark_sent).
+    sent instead of being sent again. Decided by one conditional UPDATE: not while a sender holds
+    the message's outbox lease (a live sender whose commit the status webhook overtook records the
+    wamid itself, and applies this status then), and not if the wamid was stored meanwhile.
     """
     data = update_.biz_opaque_callback_data or ""
     if not data.startswith(CALLBACK_PREFIX) or not data[len(CALLBACK_PREFIX) :].isdigit():
         return None
-    message = db.session.get(Message, int(data[len(CALLBACK_PREFIX) :]))
-    if message is None or message.wamid or message.direction != "out":
+    message_id = int(data[len(CALLBACK_PREFIX) :])
+    live_lease = select(OutboxEntry.message_id).where(
+        OutboxEntry.message_id == message_id, OutboxEntry.lease_until > utcnow()
+    )
+    adopted = db.session.execute(
+        update(Message)
+        .where(
+            Message.id == message_id,
+            Message.direction == "out",
+            Message.wamid.is_(None),
+            ~live_lease.exists(),
+        )
+        .values(wamid=update_.wamid)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not adopted:
         return None
     from flowapp.services import delivery
 
+    message = db.session.get(Message, message_id, populate_existing=True)
     delivery.mark_sent(message, update_.wamid, sent_at=update_.timestamp)
     log.warning(
         "message %s adopted wamid %s from a status webhook (its send was not recorded)",

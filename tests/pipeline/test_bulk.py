@@ -118,3 +118,46 @@ def test_bodies_that_are_not_webhooks_are_recorded_as_such(session):
     assert bulk.process_batch() == 1
     event = db.session.get(WebhookEvent, event_id)
     assert event.processed_at is not None and "not a WhatsApp webhook" in event.error
+
+
+def test_a_status_that_overtook_its_send_is_left_to_the_sender(session):
+    """The status of a message whose sender holds its lease (Meta answered, the sender has not
+    committed yet) is kept for the sender, not adopted under its feet."""
+    from datetime import timedelta
+
+    from flowapp.models import OutboxEntry
+    from flowapp.services import statuses
+
+    message = outbound(factories.make_conversation(), None)
+    message.status = "queued"
+    db.session.flush()
+    db.session.add(
+        OutboxEntry(
+            message_id=message.id,
+            conversation_id=message.conversation_id,
+            lease_owner="sender-1",
+            lease_until=utcnow() + timedelta(seconds=60),
+        )
+    )
+    db.session.commit()
+    store(status_payload("wamid.RACE", "sent", callback=statuses.callback_data(message.id)))
+    assert bulk.process_batch() == 1
+    db.session.refresh(message)
+    assert message.wamid is None and message.status == "queued"  # left to the sender
+    message.wamid = "wamid.RACE"  # the sender records it, after the status batch looked
+    db.session.commit()
+    assert statuses.apply_overtaken() == 1  # the sweep settles what passed each other
+    assert message.status == "sent"
+
+
+def test_an_orphans_status_adopts_the_wamid_when_its_sender_is_gone(session):
+    """No live lease: the sender died after Meta accepted; the status attaches the wamid."""
+    from flowapp.services import statuses
+
+    message = outbound(factories.make_conversation(), None)
+    message.status = "queued"
+    db.session.commit()
+    store(status_payload("wamid.ORPHAN", "delivered", callback=statuses.callback_data(message.id)))
+    assert bulk.process_batch() == 1
+    db.session.refresh(message)
+    assert message.wamid == "wamid.ORPHAN" and message.status == "delivered"
