@@ -115,7 +115,7 @@ def worker(queues: tuple[str, ...], burst: bool) -> None:
     from rq import Queue
     from rq.worker import DequeueStrategy
 
-    from flowapp.jobs import QUEUES
+    from flowapp.extensions import QUEUES
     from flowapp.jobs.worker import FlowappWorker
 
     app = current_app._get_current_object()

@@ -132,6 +132,13 @@ def get_redis(app: Flask | None = None) -> Redis:
     return client
 
 
+# The queues, in the order a worker serves them:
+# - webhooks: processing what Meta delivered (a customer is waiting for the reply);
+# - sends: the outbound pipeline;
+# - default: everything else (periodic work, imports, broadcasts).
+QUEUES = ("webhooks", "sends", "default")
+
+
 def get_queue(name: str = "default", app: Flask | None = None) -> Queue:
     """An RQ queue on the app's Redis."""
     app = app or current_app._get_current_object()

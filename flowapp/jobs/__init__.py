@@ -1,9 +1,6 @@
 """RQ entry points. Jobs are thin: they take ids, re-read their rows, and call one service.
 
-Queues, in the order a worker serves them:
-- webhooks: processing what Meta delivered (a customer is waiting for the reply);
-- sends: the outbound pipeline;
-- default: everything else (periodic work, imports, broadcasts).
+The queues and the order a worker serves them are in `flowapp.extensions.QUEUES`.
 """
 
 from __future__ import annotations
@@ -17,8 +14,6 @@ from rq import Retry
 from rq.job import Job
 
 from flowapp.extensions import get_queue
-
-QUEUES = ("webhooks", "sends", "default")
 
 
 def enqueue(
