@@ -8,16 +8,22 @@ worker serves them are in `flowapp.extensions.QUEUES`.
 from __future__ import annotations
 
 import inspect
+import logging
+import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from flask import Flask, current_app
+from redis.exceptions import RedisError
 from rq import Retry
 from rq.job import Job
 from rq_scheduler import Scheduler
 
 from flowapp.extensions import get_queue
+from flowapp.services import outbox
 from flowapp.work import Work
+
+log = logging.getLogger("flowapp.whatsapp.sending")
 
 
 def enqueue(
@@ -61,7 +67,10 @@ def dispatch(works: Iterable[Work]) -> None:
             raise LookupError(f"no job named {work.job!r}")
         resolved.append((work, func))
     for work, func in resolved:
-        _enqueue(work, func)
+        if work.job == "drain_outbox":
+            start_drain(work)  # a drain needs a free slot, taken as it starts
+        else:
+            _enqueue(work, func)
 
 
 def _distinct(works: Iterable[Work]) -> list[Work]:
@@ -85,3 +94,24 @@ def _enqueue(work: Work, func: Callable) -> None:
         scheduler.enqueue_at(work.at, func, *work.args, job_id=work.job_id, **work.options)
     else:
         queue.enqueue_at(work.at, func, *work.args, job_id=work.job_id, **work.options)
+
+
+def start_drain(work: Work = outbox.DRAIN) -> bool:
+    """Start a drain of the outbox in a free slot, unless SEND_PARALLEL drains hold them all.
+
+    This runs in the process that asks for a drain (after its commit), not as a job of its own: a
+    burst of sends then costs no job per commit, and a busy drain picks their messages up. Returns
+    False when no drain was started; a lost wake-up is the periodic kick's to make good.
+    """
+    from flowapp.jobs.sends import drain_outbox
+
+    try:
+        slot = outbox.take_slot()
+        if slot is None:
+            return False
+        job_id = f"drain-{slot}-{uuid.uuid4().hex[:12]}"
+        get_queue(work.queue).enqueue(drain_outbox, slot, job_id=job_id, **work.options)
+    except (RedisError, OSError) as exc:
+        log.error("cannot wake the send pipeline (%s); the periodic kick will", type(exc).__name__)
+        return False
+    return True
