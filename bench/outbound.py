@@ -59,7 +59,7 @@ def seed(app, contacts: int, per_contact: int) -> None:
         for round_ in range(per_contact):
             for person in people:
                 queue_message(person, {"type": "text", "text": f"Message {round_} for {person.wa_id}"})
-            db.session.info.pop("kick_outbox", None)  # the clock starts at the first kick, not here
+            db.session.info.pop("work", None)  # no drain yet: the clock starts at the first kick
             db.session.commit()
 
 
@@ -130,12 +130,12 @@ def drain_and_wait(app, total: int, timeout: float = 300.0) -> float:
     from sqlalchemy import func, select
 
     from flowapp.extensions import db
+    from flowapp.jobs import start_drain
     from flowapp.models import OutboxEntry
-    from flowapp.services import outbox
 
     with app.app_context():
         started = time.perf_counter()
-        outbox.kick()
+        start_drain()
         while time.perf_counter() - started < timeout:
             left = db.session.scalar(select(func.count()).select_from(OutboxEntry))
             db.session.rollback()

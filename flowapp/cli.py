@@ -115,7 +115,7 @@ def worker(queues: tuple[str, ...], burst: bool) -> None:
     from rq import Queue
     from rq.worker import DequeueStrategy
 
-    from flowapp.jobs import QUEUES
+    from flowapp.extensions import QUEUES
     from flowapp.jobs.worker import FlowappWorker
 
     app = current_app._get_current_object()
@@ -144,6 +144,7 @@ def scheduler(interval: float, burst: bool) -> None:
     """Run rq-scheduler after reconciling Flowapp's periodic jobs."""
     from rq_scheduler import Scheduler
 
+    from flowapp import work
     from flowapp.jobs import schedule
     from flowapp.services import deadlines
 
@@ -151,7 +152,9 @@ def scheduler(interval: float, burst: bool) -> None:
     rq_scheduler = Scheduler(queue_name="default", connection=get_redis(app), interval=interval)
     schedule.reconcile(rq_scheduler)
     # The database holds every wait's deadline; Redis may have lost their jobs (flushed, restarted).
-    deadlines.rebuild()
+    wake_ups = deadlines.wake_ups()
+    work.submit(wake_ups, app)
+    log.info("scheduled %d deadlines from the database", len(wake_ups))
     _first_template_sync(app)
     db.session.remove()
     log.info("scheduler running every %.1fs", interval)

@@ -44,29 +44,15 @@ def init_app(app: Flask) -> None:
             _tune_sqlite(db.engine)
 
 
-def after_commit(callback, *args) -> None:
-    """Run `callback(*args)` once the current transaction commits (dropped if it rolls back).
-
-    Jobs are enqueued this way, so a worker never looks for a row that is not committed yet.
-    """
-    db.session.info.setdefault("after_commit", []).append((callback, args))
-
-
 def _after_commit(session) -> None:
-    """Wake the send pipeline and enqueue the jobs a transaction asked for, now that it committed."""
-    callbacks = session.info.pop("after_commit", [])
+    """Enqueue the work the transaction described (flowapp.work), now that it committed."""
     works = session.info.pop("work", [])
-    if works:
-        callbacks.append((current_app.extensions["flowapp_dispatch"], (works,)))
-    if session.info.pop("kick_outbox", False):
-        from flowapp.services.outbox import kick
-
-        callbacks.append((kick, ()))
-    for callback, args in callbacks:
-        try:
-            callback(*args)
-        except Exception:  # the commit happened; a lost wake-up is caught by the periodic sweeps
-            logging.getLogger("flowapp.database").exception("after-commit callback %s failed", callback)
+    if not works:
+        return
+    try:
+        current_app.extensions["flowapp_dispatch"](works)
+    except Exception:  # the commit happened; a lost wake-up is caught by the periodic sweeps
+        logging.getLogger("flowapp.database").exception("enqueueing %d jobs after commit failed", len(works))
 
 
 def end_transaction() -> None:
@@ -89,9 +75,7 @@ def end_transaction() -> None:
 
 
 def _after_rollback(session) -> None:
-    session.info.pop("kick_outbox", None)
     session.info.pop("work", None)
-    session.info.pop("after_commit", None)
 
 
 def _tune_sqlite(engine) -> None:
@@ -130,6 +114,13 @@ def get_redis(app: Flask | None = None) -> Redis:
         )
         app.extensions["flowapp_redis"] = client
     return client
+
+
+# The queues, in the order a worker serves them:
+# - webhooks: processing what Meta delivered (a customer is waiting for the reply);
+# - sends: the outbound pipeline;
+# - default: everything else (periodic work, imports, broadcasts).
+QUEUES = ("webhooks", "sends", "default")
 
 
 def get_queue(name: str = "default", app: Flask | None = None) -> Queue:

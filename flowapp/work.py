@@ -26,14 +26,17 @@ DISPATCH_KEY = "flowapp_dispatch"
 
 @dataclass(frozen=True)
 class Work:
-    """One job to enqueue: `job` is a name in the jobs registry (flowapp.jobs.JOBS)."""
+    """One job to enqueue: `job` is a name in the jobs registry (flowapp.jobs.registry)."""
 
     job: str
     args: tuple = ()
     queue: str = "default"
     job_id: str | None = None
-    at: datetime | None = None  # not before this time (rq-scheduler / RQ's scheduled registry)
-    options: Mapping[str, Any] = field(default_factory=dict)  # job_timeout, result_ttl, ...
+    at: datetime | None = None  # not before this time (RQ's scheduled registry, or rq-scheduler's)
+    # With `at`: rq-scheduler's queue instead of RQ's, for jobs that `flask scheduler` schedules again
+    # from the database when it starts (deadlines). Its options then follow rq-scheduler (`timeout`).
+    scheduler: bool = False
+    options: Mapping[str, Any] = field(default_factory=dict)  # job_timeout, result_ttl, retry, ...
 
 
 def after_commit(work: Work) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from flowapp import work
 from flowapp.extensions import db
+from flowapp.jobs import start_drain
 from flowapp.services import delivery, graph, outbox, templates
 
 
@@ -16,9 +18,11 @@ def drain_outbox(slot: int | None = None) -> dict:
 def kick_outbox() -> bool:
     """Periodic and on retry deadlines: start a drain if one is due."""
     if outbox.due_count() == 0:
-        outbox.schedule_wakeup()
+        wakeup = outbox.wakeup()
+        if wakeup is not None:
+            work.submit([wakeup])
         return False
-    return outbox.kick()
+    return start_drain()
 
 
 def probe_token() -> bool:
@@ -26,7 +30,7 @@ def probe_token() -> bool:
     running = graph.probe()
     db.session.commit()
     if running:
-        outbox.kick()
+        start_drain()
     return running
 
 

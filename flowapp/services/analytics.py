@@ -15,8 +15,7 @@ from rq import Queue, Worker
 from rq.registry import FailedJobRegistry
 from sqlalchemy import func, select
 
-from flowapp.extensions import db, get_redis
-from flowapp.jobs import QUEUES
+from flowapp.extensions import QUEUES, db, get_redis
 from flowapp.models import AnalyticsCounter, Automation, AutomationRun, Message, OutboxEntry, WebhookEvent
 from flowapp.services import graph, settings
 from flowapp.services.maintenance import AGGREGATED_AT_KEY, RESPONSE_BUCKETS

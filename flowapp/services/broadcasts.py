@@ -10,8 +10,8 @@ import logging
 
 from sqlalchemy import select
 
-from flowapp.extensions import after_commit, db
-from flowapp.jobs import enqueue
+from flowapp import work
+from flowapp.extensions import db
 from flowapp.models import Automation, Broadcast, Contact, User, utcnow
 
 log = logging.getLogger("flowapp.automations")
@@ -48,14 +48,11 @@ def create(automation: Automation, audience: dict, *, user: User | None = None, 
     )
     db.session.add(broadcast)
     db.session.flush()
-    from flowapp.jobs.automations import run_broadcast
-
-    broadcast_id = broadcast.id
-    after_commit(
-        lambda: enqueue(
-            "default", run_broadcast, broadcast_id, job_id=f"broadcast-{broadcast_id}", job_timeout=3600
-        )
+    # Recorded here rather than returned: schedule triggers create broadcasts deep inside their job.
+    job = work.Work(
+        "run_broadcast", (broadcast.id,), job_id=f"broadcast-{broadcast.id}", options={"job_timeout": 3600}
     )
+    work.after_commit(job)
     return broadcast
 
 

@@ -17,9 +17,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 
-from flowapp.extensions import after_commit, db, get_redis
-from flowapp.jobs import enqueue
+from flowapp.extensions import db, get_redis
 from flowapp.models import Contact, utcnow
+from flowapp.work import Work
 
 _SEPARATORS = re.compile(r"[\s\-.()/]")
 MAX_FIELDS = 50
@@ -255,14 +255,14 @@ IMPORT_TTL = 7 * 24 * 3600
 _IMPORT_KEY = "flowapp:contact-import:{id}"
 
 
-def start_import(text: str, user_id: int | None = None) -> dict:
-    """Import a CSV file: within the call when it is small, else by a job once the caller commits.
+def start_import(text: str, user_id: int | None = None) -> tuple[dict, Work | None]:
+    """Import a CSV file: within the call when it is small, else by a job the caller enqueues.
 
     Returns the import's progress record ({"id", "status", "total", "processed", "created",
-    "updated", "refused_count", "refused", ...}). Raises ContactError for a file that cannot be read.
+    "updated", "refused_count", "refused", ...}) and the job that imports a large file (None when
+    the file was imported already), for the caller to enqueue once it commits. Raises ContactError
+    for a file that cannot be read.
     """
-    from flowapp.jobs.contacts import import_contacts  # the job module imports this one
-
     header, rows = parse_csv(text)
     progress = {
         "id": secrets.token_hex(8),
@@ -282,13 +282,10 @@ def start_import(text: str, user_id: int | None = None) -> dict:
         _merge(progress, import_rows(rows, 2, {}))
         _finish(progress)
         save_progress(progress)
-        return progress
+        return progress, None
     _redis().set(_IMPORT_KEY.format(id=progress["id"]) + ":csv", text.encode(), ex=IMPORT_TTL)
     save_progress(progress)
-    after_commit(
-        lambda: enqueue("default", import_contacts, progress["id"], job_id=f"contact-import-{progress['id']}")
-    )
-    return progress
+    return progress, Work("import_contacts", (progress["id"],), job_id=f"contact-import-{progress['id']}")
 
 
 def run_import(import_id: str) -> dict:

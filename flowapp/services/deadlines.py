@@ -4,23 +4,19 @@ A run's `wait_deadline` (and the token in its state) is the truth. Scheduling a 
 wake-up call: when the scheduler starts it schedules every deadline again from the database, a
 periodic sweep fires any that are overdue (Redis flushed, a job lost), and a job whose token no longer
 matches the run (it moved on) does nothing. Job ids come from (run, token), so scheduling twice is
-harmless.
+harmless. This module only describes the wake-ups (`flowapp.work.Work`); the jobs layer schedules them
+once the transaction that decided them commits.
 """
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime, timedelta
 
-from redis.exceptions import RedisError
-from rq_scheduler import Scheduler
 from sqlalchemy import select
 
-from flowapp.extensions import after_commit, db, get_redis
-from flowapp.jobs import enqueue
+from flowapp.extensions import db
 from flowapp.models import AutomationRun, utcnow
-
-log = logging.getLogger("flowapp.automations")
+from flowapp.work import Work
 
 OVERDUE_GRACE = timedelta(seconds=30)
 
@@ -30,49 +26,38 @@ def job_id(run_id: int, token: str) -> str:
     return f"deadline-{run_id}-{safe}"[:120]
 
 
-def schedule_after_commit(run_id: int, token: str, deadline: str | datetime) -> None:
-    """Ask rq-scheduler to wake the run at its deadline, once this transaction commits."""
+def wake_up(run_id: int, token: str, deadline: str | datetime) -> Work:
+    """The job that wakes the run at its deadline, through rq-scheduler (idempotent by its id)."""
     when = deadline if isinstance(deadline, datetime) else datetime.fromisoformat(deadline)
-    after_commit(schedule, run_id, token, when)
+    return Work(
+        "fire_deadline",
+        (run_id, token),
+        job_id=job_id(run_id, token),
+        at=when,
+        scheduler=True,
+        options={"timeout": 300},
+    )
 
 
-def after_commit_enqueue(func, *args, queue: str = "default", job_id: str | None = None) -> None:
-    """Enqueue a job once this transaction commits."""
-    after_commit(lambda: enqueue(queue, func, *args, job_id=job_id))
+def wake_up_now(run_id: int, token: str) -> Work:
+    """The job that fires a deadline that passed while nothing could fire it (the run was paused)."""
+    return Work("fire_deadline", (run_id, token), job_id=f"resume-{job_id(run_id, token)}")
 
 
-def schedule(run_id: int, token: str, when: datetime) -> bool:
-    """Schedule the wake-up job (idempotent). False when Redis is unavailable (the sweep covers it)."""
-    from flowapp.jobs.automations import fire_deadline
-
-    try:
-        scheduler = Scheduler(queue_name="default", connection=get_redis())
-        scheduler.enqueue_at(when, fire_deadline, run_id, token, job_id=job_id(run_id, token), timeout=300)
-    except (RedisError, OSError) as exc:
-        log.error(
-            "could not schedule the deadline of run %s (%s); the sweep will fire it",
-            run_id,
-            type(exc).__name__,
-        )
-        return False
-    return True
-
-
-def rebuild() -> int:
-    """Schedule every waiting run's deadline from the database (the scheduler does this at start)."""
-    count = 0
-    for run in db.session.scalars(
+def wake_ups() -> list[Work]:
+    """Every waiting run's wake-up, from the database (the scheduler submits them when it starts)."""
+    runs = db.session.scalars(
         select(AutomationRun).where(
             AutomationRun.status == "waiting",
             AutomationRun.wait_deadline.is_not(None),
             AutomationRun.paused.is_(False),  # a paused run's deadline is set again on hand-back
         )
-    ):
-        token = (run.state.get("wait") or {}).get("token")
-        if token and schedule(run.id, token, run.wait_deadline):
-            count += 1
-    log.info("scheduled %d deadlines from the database", count)
-    return count
+    )
+    return [
+        wake_up(run.id, token, run.wait_deadline)
+        for run in runs
+        if (token := (run.state.get("wait") or {}).get("token"))
+    ]
 
 
 def overdue(limit: int = 500) -> list[tuple[int, str]]:

@@ -37,6 +37,7 @@ from redis.exceptions import RedisError
 from rq import Queue
 from sqlalchemy import delete, select, update
 
+from flowapp import work
 from flowapp.extensions import db, get_redis
 from flowapp.models import Contact, Conversation, Message, OutboxEntry, utcnow
 from flowapp.services import graph, outbox, statuses
@@ -97,17 +98,14 @@ def drain(slot: int | None = None, time_budget: float = TIME_BUDGET) -> DrainRep
                     break
                 report.batches += 1
                 if len(claimed) == BATCH_SIZE and report.batches == 1:
-                    outbox.kick()  # more work than one batch: wake a drainer in another slot (another worker)
+                    _hand_over(outbox.DRAIN)  # more work than one batch: a drainer in another slot (worker)
                 if not _send_batch(claimed, owner, pool, client, limiter, connection, report):
                     break
                 if Queue("webhooks", connection=connection).count:
                     break  # customers' messages are waiting: let the worker take them, then carry on
     finally:
         outbox.release_slot(connection, slot)
-    if not report.paused and outbox.due_count() > 0:
-        outbox.kick()
-    else:
-        outbox.schedule_wakeup()
+    _hand_over(outbox.DRAIN if not report.paused and outbox.due_count() > 0 else outbox.wakeup())
     log.info(
         "drain %s: sent %d, retried %d, failed %d in %d batches",
         owner,
@@ -117,6 +115,17 @@ def drain(slot: int | None = None, time_budget: float = TIME_BUDGET) -> DrainRep
         report.batches,
     )
     return report
+
+
+def _hand_over(follow_up: work.Work | None) -> None:
+    """Enqueue the next drain or wake-up at once: what it reads is committed already (a drain
+    commits as it goes). A lost one is made good by the periodic kick."""
+    if follow_up is None:
+        return
+    try:
+        work.submit([follow_up])
+    except (RedisError, OSError) as exc:
+        log.error("could not wake the send pipeline (%s); the periodic kick will", type(exc).__name__)
 
 
 def _send_batch(ids, owner, pool, client, limiter, connection, report) -> bool:

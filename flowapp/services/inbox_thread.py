@@ -7,9 +7,10 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from rq import Retry
 from sqlalchemy import and_, case, func, or_, select
 
-from flowapp.extensions import after_commit, db
+from flowapp.extensions import db
 from flowapp.models import (
     AutomationLog,
     AutomationRun,
@@ -21,6 +22,7 @@ from flowapp.models import (
 )
 from flowapp.services import settings
 from flowapp.services.upsert import insert_or_ignore
+from flowapp.work import Work
 
 log = logging.getLogger("flowapp.inbox")
 
@@ -158,11 +160,11 @@ def user_read_position(conversation: Conversation, user: User) -> int:
 # -- reading -----------------------------------------------------------------------------------
 
 
-def mark_read(conversation: Conversation, user: User, upto_id: int) -> Message | None:
+def mark_read(conversation: Conversation, user: User, upto_id: int) -> Work | None:
     """Move the user's read position to the customer's last message up to `upto_id` (flushed).
 
-    When read receipts are on and nobody had read that message yet, a job marks it read on
-    WhatsApp once this transaction commits. Returns the message read up to, or None.
+    Returns the read receipt for the caller to enqueue once it commits (`read_receipt`) when
+    receipts are on and nobody had read that message yet; else None.
     """
     message = db.session.scalar(
         select(Message)
@@ -193,10 +195,10 @@ def mark_read(conversation: Conversation, user: User, upto_id: int) -> Message |
         row.read_at = utcnow()
     if message.id >= (conversation.last_inbound_message_id or 0) and conversation.unread_count:
         conversation.unread_count = 0
-    if read_receipts_enabled() and message.wamid and message.id > (anyone or 0):
-        after_commit(_enqueue_receipt, message.id)
     db.session.flush()
-    return message
+    if read_receipts_enabled() and message.wamid and message.id > (anyone or 0):
+        return read_receipt(message.id)
+    return None
 
 
 def read_receipts_enabled() -> bool:
@@ -207,18 +209,13 @@ def set_read_receipts(enabled: bool) -> None:
     settings.put(RECEIPTS_KEY, bool(enabled))
 
 
-def _enqueue_receipt(message_id: int) -> None:
-    from rq import Retry
-
-    from flowapp.jobs import enqueue
-    from flowapp.jobs.inbox import send_read_receipt
-
-    enqueue(
-        "default",
-        send_read_receipt,
-        message_id,
+def read_receipt(message_id: int) -> Work:
+    """The job that marks an inbound message read on WhatsApp (one per message, retried)."""
+    return Work(
+        "send_read_receipt",
+        (message_id,),
         job_id=f"read-receipt-{message_id}",
-        retry=Retry(max=3, interval=[10, 30, 120]),
+        options={"retry": Retry(max=3, interval=[10, 30, 120])},
     )
 
 

@@ -2,8 +2,8 @@
 
 `queue_message()` turns a content dict into Meta's request body (WhatsApp's limits checked, the
 24-hour rule and templates enforced), stores it as a Message with status `queued` plus an outbox
-row, and flushes. When the caller commits, the outbox is kicked (an `after_commit` hook), so a job
-never looks for a row that is not committed yet.
+row, and flushes. It asks for a drain of the outbox once the caller commits (`work.after_commit`), so a
+job never looks for a row that is not committed yet.
 
 Content dicts (the same shape the JSON API and the automation engine use):
     {"type": "text", "text": "...", "preview_url": false}
@@ -21,9 +21,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from flowapp import work
 from flowapp.extensions import db
 from flowapp.models import Contact, Conversation, Message, OutboxEntry, utcnow
-from flowapp.services import templates
+from flowapp.services import outbox, templates
 from flowapp.services.inbound import preview, upsert_conversation
 from flowapp.whatsapp import payloads
 from flowapp.whatsapp.payloads import LimitError
@@ -104,7 +105,7 @@ def queue_message(
     if kind != "reaction":
         conversation.last_message_at = now
         conversation.last_message_preview = preview(message)
-    db.session.info["kick_outbox"] = True
+    work.after_commit(outbox.DRAIN)
     db.session.flush()
     return message
 

@@ -1,52 +1,40 @@
-"""The outbox's bookkeeping: which queued messages are due, leasing them, and waking drain jobs.
+"""The outbox's bookkeeping: which queued messages are due, leasing them, and the slots of drain jobs.
 
 At most SEND_PARALLEL drain jobs run at once, each holding a slot key in Redis that expires if its
-worker dies; a drain with more work than one batch wakes another slot. Retries and per-recipient
-backoffs are woken by a job scheduled at the earliest next attempt (and by the periodic kick).
+worker dies; a drain with more work than one batch asks for another. Asking for a drain is `DRAIN`
+(the jobs layer starts one if a slot is free); retries and per-recipient backoffs are woken by the
+kick `wakeup()` describes, at the earliest next attempt (and by the periodic kick).
 """
 
 from __future__ import annotations
 
-import logging
-import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from redis.exceptions import RedisError
-from rq import Queue
 from sqlalchemy import and_, func, or_, select, update
 
 from flowapp.extensions import db, get_redis
 from flowapp.models import OutboxEntry, utcnow
 from flowapp.services import settings
-
-log = logging.getLogger("flowapp.whatsapp.sending")
+from flowapp.work import Work
 
 SLOT_KEY = "flowapp:outbox:slot:{}"
 SLOT_TTL = 60
 LEASE = timedelta(seconds=90)
 DRAIN_TIMEOUT = 120
 
+# A drain of the outbox, started in a free slot (flowapp.jobs.start_drain picks the slot and job id).
+DRAIN = Work("drain_outbox", queue="sends", options={"result_ttl": 60, "job_timeout": DRAIN_TIMEOUT})
 
-def kick() -> bool:
-    """Start a drain job in a free slot (at most SEND_PARALLEL run at once). False if none was started."""
-    from flowapp.jobs.sends import drain_outbox
 
-    try:
-        connection = get_redis()
-        for slot in range(int(current_app.config["SEND_PARALLEL"])):
-            if connection.set(SLOT_KEY.format(slot), "queued", nx=True, ex=SLOT_TTL):
-                Queue("sends", connection=connection).enqueue(
-                    drain_outbox,
-                    slot,
-                    job_id=f"drain-{slot}-{uuid.uuid4().hex[:12]}",
-                    result_ttl=60,
-                    job_timeout=DRAIN_TIMEOUT,
-                )
-                return True
-    except (RedisError, OSError) as exc:
-        log.error("cannot wake the send pipeline (%s); the periodic kick will", type(exc).__name__)
-    return False
+def take_slot() -> int | None:
+    """Reserve a free drain slot (it expires unless its drain refreshes it), or None if all are taken."""
+    connection = get_redis()
+    for slot in range(int(current_app.config["SEND_PARALLEL"])):
+        if connection.set(SLOT_KEY.format(slot), "queued", nx=True, ex=SLOT_TTL):
+            return slot
+    return None
 
 
 def send_rate() -> int:
@@ -119,21 +107,19 @@ def release_slot(connection, slot) -> None:
             pass
 
 
-def schedule_wakeup() -> None:
-    """Wake the pipeline when the earliest retry or per-recipient backoff is due."""
+def wakeup() -> Work | None:
+    """The kick that wakes the pipeline when the earliest retry or backoff is due (None: none waits)."""
     earliest = db.session.scalar(
         select(func.min(OutboxEntry.next_attempt_at)).where(
             and_(OutboxEntry.next_attempt_at.is_not(None), OutboxEntry.next_attempt_at > utcnow())
         )
     )
     if earliest is None:
-        return
-    from flowapp.jobs.sends import kick_outbox
-
+        return None
     delay = max(0.0, (earliest - utcnow()).total_seconds())
-    try:
-        Queue("sends", connection=get_redis()).enqueue_in(
-            timedelta(seconds=delay + 0.05), kick_outbox, job_id=f"outbox-wakeup-{int(earliest.timestamp())}"
-        )
-    except (RedisError, OSError):
-        log.error("could not schedule the next retry; the periodic kick will send it")
+    return Work(
+        "kick_outbox",
+        queue="sends",
+        job_id=f"outbox-wakeup-{int(earliest.timestamp())}",
+        at=datetime.now(UTC) + timedelta(seconds=delay + 0.05),
+    )

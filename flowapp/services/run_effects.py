@@ -7,7 +7,7 @@ from datetime import date
 
 from sqlalchemy import select
 
-from flowapp import engine
+from flowapp import engine, work
 from flowapp.extensions import db
 from flowapp.models import AutomationLog, AutomationRun, Conversation
 from flowapp.services import deadlines
@@ -59,23 +59,15 @@ def _update_contact(run: AutomationRun, effect: engine.Effect, _conversation) ->
 
 
 def _http(run: AutomationRun, effect: engine.Effect, _conversation) -> None:
-    from flowapp.jobs.automations import perform_http
-
     token = (run.state.get("wait") or {}).get("token")
-    deadlines.after_commit_enqueue(
-        perform_http,
-        run.id,
-        token,
-        effect.data,
-        queue="default",
-        job_id=deadlines.job_id(run.id, token).replace("deadline-", "http-", 1),
-    )
+    job_id = deadlines.job_id(run.id, token).replace("deadline-", "http-", 1)
+    work.after_commit(work.Work("perform_http", (run.id, token, effect.data), job_id=job_id))
 
 
 def _wait_until(run: AutomationRun, effect: engine.Effect, _conversation) -> None:
     # The deadline is already on the run row (the database is the source of truth); this only
     # asks the scheduler to wake the run on time.
-    deadlines.schedule_after_commit(run.id, effect.data["token"], effect.data["deadline"])
+    work.after_commit(deadlines.wake_up(run.id, effect.data["token"], effect.data["deadline"]))
 
 
 def _handoff(run: AutomationRun, effect: engine.Effect, conversation: Conversation) -> None:

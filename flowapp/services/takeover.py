@@ -15,6 +15,7 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from flowapp import work
 from flowapp.extensions import db
 from flowapp.models import (
     ACTIVE_RUN_STATUSES,
@@ -196,13 +197,9 @@ def _unpause(run: AutomationRun, user: User | None, reason: str) -> None:
         return
     if run.wait_deadline <= utcnow():
         # The deadline passed while the run was paused (its job found it paused and did nothing).
-        from flowapp.jobs.automations import fire_deadline
-
-        deadlines.after_commit_enqueue(
-            fire_deadline, run.id, token, queue="default", job_id=f"resume-{deadlines.job_id(run.id, token)}"
-        )
+        work.after_commit(deadlines.wake_up_now(run.id, token))
     else:
-        deadlines.schedule_after_commit(run.id, token, run.wait_deadline)
+        work.after_commit(deadlines.wake_up(run.id, token, run.wait_deadline))
 
 
 def _log(run: AutomationRun, event: str, user: User | None, reason: str) -> None:

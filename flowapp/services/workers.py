@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+import socket
 
 from redis.exceptions import RedisError
 from rq import Queue, Worker
 
-from flowapp.extensions import get_redis
-from flowapp.jobs import QUEUES, enqueue
-from flowapp.jobs.system import PING_KEY, ping
+from flowapp.extensions import QUEUES, get_redis
+from flowapp.work import Work
+
+PING_KEY = "flowapp:ping:{nonce}"
 
 
 def overview() -> dict:
@@ -26,11 +29,17 @@ def overview() -> dict:
     return {"ok": True, "workers": workers, "queues": queues}
 
 
-def send_ping() -> str:
-    """Enqueue a ping job; returns the nonce to look its answer up with."""
+def ping() -> tuple[str, Work]:
+    """A ping for a worker to answer: the nonce to look its answer up with, and the job to submit."""
     nonce = secrets.token_hex(8)
-    enqueue("default", ping, nonce, job_id=f"ping-{nonce}", result_ttl=60)
-    return nonce
+    return nonce, Work("ping", (nonce,), job_id=f"ping-{nonce}", options={"result_ttl": 60})
+
+
+def answer_ping(nonce: str) -> str:
+    """Record which worker answered the ping (for 60 seconds); returns it."""
+    answer = f"{socket.gethostname()}:{os.getpid()}"
+    get_redis().set(PING_KEY.format(nonce=nonce), answer, ex=60)
+    return answer
 
 
 def ping_answer(nonce: str) -> str | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask import abort, render_template, request
 from flask_login import current_user
 
+from flowapp import work
 from flowapp.extensions import db
 from flowapp.services import inbox, inbox_edits, inbox_thread, takeover
 from flowapp.web.inbox_common import bp, changed, get_conversation
@@ -41,7 +42,9 @@ def mark_read(conversation_id: int):
     upto = request.form.get("upto", type=int)
     if not upto:
         abort(400, "Say up to which message.")
-    inbox_thread.mark_read(conversation, current_user, upto)
+    receipt = inbox_thread.mark_read(conversation, current_user, upto)
+    if receipt is not None:
+        work.after_commit(receipt)
     db.session.commit()
     return changed(("", 204), "inbox-read")
 

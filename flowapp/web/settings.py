@@ -12,6 +12,7 @@ from flask import Blueprint, Flask, abort, flash, redirect, render_template, url
 from flask_login import current_user
 from redis.exceptions import RedisError
 
+from flowapp import work
 from flowapp.extensions import db, end_transaction
 from flowapp.services import credentials, graph, settings, templates, workers
 from flowapp.whatsapp.errors import GraphError
@@ -80,7 +81,8 @@ def refresh_templates():
 def ping_workers():
     """Enqueue a ping from this web process; the fragment polls until a worker answers."""
     try:
-        nonce = workers.send_ping()
+        nonce, job = workers.ping()
+        work.submit([job])
     except (RedisError, OSError):
         return render_template("settings/_ping.html", error="Redis does not answer; nothing was queued.")
     return render_template("settings/_ping.html", nonce=nonce, answer=None)

@@ -14,8 +14,7 @@ import requests
 from rq import Queue
 from sqlalchemy import select
 
-from flowapp.extensions import db
-from flowapp.jobs import QUEUES
+from flowapp.extensions import QUEUES, db
 from flowapp.jobs.worker import FlowappWorker
 from flowapp.models import AutomationRun, Contact, Conversation, MessageTemplate
 from flowapp.services import automations, broadcasts, examples, graph, templates, triggers

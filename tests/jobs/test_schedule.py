@@ -6,7 +6,7 @@ from rq import Queue
 from rq_scheduler import Scheduler
 
 from flowapp.jobs import schedule
-from flowapp.jobs.system import PING_KEY
+from flowapp.services.workers import PING_KEY
 from tests.jobs.test_worker import run_worker_burst
 
 ENTRIES = [

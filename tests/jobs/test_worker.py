@@ -8,7 +8,7 @@ import sys
 from redis import Redis
 from rq import Queue
 
-from flowapp.jobs import QUEUES
+from flowapp.extensions import QUEUES
 from flowapp.jobs.worker import FlowappWorker
 from tests import factories
 
@@ -43,10 +43,12 @@ def test_ping_with_redis_down_says_so(app, logged_in, monkeypatch):
 
 def test_worker_process_runs_a_job(app, base_config, redis, tmp_path):
     """`flask --app wsgi worker --burst`, a real process, runs a job the app enqueued."""
+    from flowapp import work
     from flowapp.services import workers
 
     with app.app_context():
-        nonce = workers.send_ping()
+        nonce, job = workers.ping()
+        work.submit([job])
     env = {
         **os.environ,
         "DATABASE_URL": base_config["DATABASE_URL"],

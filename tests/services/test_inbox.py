@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, text
 
+from flowapp import work
 from flowapp.extensions import db, get_queue
 from flowapp.models import Contact, Conversation, ConversationRead, Message, utcnow
 from flowapp.services import inbox, inbox_edits, inbox_thread, statuses, takeover
@@ -194,25 +195,24 @@ def test_mark_read_ignores_other_conversations_messages(agent):
     say(sender="15551230001")
     other_message = say(sender="15551230002")
     first = conversation_of("15551230001")
-    assert inbox_thread.mark_read(first, agent, other_message.id).conversation_id == first.id
+    inbox_thread.mark_read(first, agent, other_message.id)
     row = db.session.get(ConversationRead, (first.id, agent.id))
     assert row.last_read_message_id == first.last_inbound_message_id
 
 
 def test_read_receipt_queued_once_when_enabled(agent, other, redis, graph_mock):
-    """With receipts on, the first reader of a message queues one receipt job after commit; the
-    job marks the message read at Meta."""
+    """With receipts on, the first reader of a message gets one receipt job to enqueue after commit;
+    the job marks the message read at Meta."""
     import requests
 
     message = say(text="hello")
     conversation = conversation_of("15551230001")
-    inbox_thread.mark_read(conversation, agent, message.id)
-    db.session.commit()
-    assert get_queue("default").job_ids == []  # off by default
+    assert inbox_thread.mark_read(conversation, agent, message.id) is None  # off by default
     inbox_thread.set_read_receipts(True)
     second = say(text="again")
-    inbox_thread.mark_read(conversation, agent, second.id)
-    inbox_thread.mark_read(conversation, other, second.id)  # someone read it already: no second receipt
+    receipt = inbox_thread.mark_read(conversation, agent, second.id)
+    assert inbox_thread.mark_read(conversation, other, second.id) is None  # someone read it already
+    work.after_commit(receipt)
     db.session.commit()
     assert get_queue("default").job_ids == [f"read-receipt-{second.id}"]
     assert get_queue("default").fetch_job(f"read-receipt-{second.id}").perform() == "marked"

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from rq import Queue
 
-from flowapp.jobs import QUEUES
+from flowapp.extensions import QUEUES
 from flowapp.jobs.worker import FlowappWorker
 from flowapp.models import utcnow
 from tests import factories

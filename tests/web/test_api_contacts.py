@@ -6,7 +6,7 @@ import io
 
 from rq import Queue
 
-from flowapp.jobs import QUEUES
+from flowapp.extensions import QUEUES
 from flowapp.jobs.worker import FlowappWorker
 from flowapp.services import contacts
 from tests import factories

@@ -8,8 +8,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from flowapp.extensions import db
+from flowapp.extensions import db, get_queue
 from flowapp.models import AutomationRun, Contact, Conversation, ConversationRead, Message, utcnow
+from flowapp.services import inbox_thread
 from tests import factories
 from tests.helpers import customer_message, deliver
 from tests.services.test_runner import MENU, publish
@@ -216,6 +217,15 @@ def test_mark_read_drops_the_readers_count(logged_in, admin):
     assert 'class="mark-read"' not in logged_in.get(f"/inbox/c/{conversation.id}/thread").get_data(
         as_text=True
     )
+
+
+def test_mark_read_queues_the_read_receipt_when_enabled(logged_in, redis):
+    """With read receipts on, the first read of a customer's message queues its receipt as it commits."""
+    inbox_thread.set_read_receipts(True)
+    message = say(text="hello")
+    response = post(logged_in, f"/inbox/c/{conversation_of().id}/read", {"upto": message.id})
+    assert response.status_code == 204
+    assert get_queue("default").job_ids == [f"read-receipt-{message.id}"]
 
 
 def test_panel_actions_assign_label_close(logged_in, admin):

@@ -7,6 +7,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import exists, func, or_, select, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
 
+from flowapp import work
 from flowapp.extensions import db
 from flowapp.models import Contact
 from flowapp.services import contacts
@@ -87,7 +88,9 @@ def import_contacts():
     with the report; large ones 202 with a progress URL."""
     text = _upload()
     try:
-        progress = contacts.start_import(text, user_id=g.api_user.id)
+        progress, job = contacts.start_import(text, user_id=g.api_user.id)
+        if job is not None:
+            work.after_commit(job)
         db.session.commit()
     except contacts.ContactError as exc:
         raise ApiError(422, "invalid_file", exc.reason, field=exc.field) from None

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from flask import g, jsonify, request, url_for
-from rq import Retry
 from sqlalchemy import select
 
-from flowapp.extensions import after_commit, db
-from flowapp.jobs import enqueue
-from flowapp.jobs.inbox import send_read_receipt
+from flowapp import work
+from flowapp.extensions import db
 from flowapp.models import Contact, Conversation, Message
 from flowapp.services import contacts, inbox_thread
 from flowapp.services.outbound import SendRefused, queue_message
@@ -126,23 +124,15 @@ def set_status(message_id: int):
         raise ApiError(
             422, "not_inbound", "Only messages from the customer can be marked read.", field="status"
         )
-    inbox_thread.mark_read(message.conversation, g.api_user, message.id)
+    receipt = inbox_thread.mark_read(message.conversation, g.api_user, message.id)
     if message.wamid:
-        # Asked for explicitly, so sent whatever the inbox's automatic receipts setting says; the
-        # job id is the inbox's own, so a receipt it queued too is not sent twice.
-        after_commit(_enqueue_receipt, message.id)
+        # Asked for explicitly, so sent whatever the inbox's automatic receipts setting says (the
+        # same job as the inbox's own receipt, which it replaces).
+        receipt = inbox_thread.read_receipt(message.id)
+    if receipt is not None:
+        work.after_commit(receipt)
     db.session.commit()
     return jsonify(show.message(message))
-
-
-def _enqueue_receipt(message_id: int) -> None:
-    enqueue(
-        "default",
-        send_read_receipt,
-        message_id,
-        job_id=f"read-receipt-{message_id}",
-        retry=Retry(max=3, interval=[10, 30, 120]),
-    )
 
 
 @bp.get("/conversations")
