@@ -20,6 +20,10 @@ from rq import Queue
 from sqlalchemy import event
 
 from flowapp.models.base import Base
+from flowapp.sqlite_gate import WriterGate
+
+# Execution option of the webhook intake's connections: on SQLite they begin before other writers.
+INTAKE_FIRST = "flowapp_intake_first"
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
@@ -86,6 +90,8 @@ def _tune_sqlite(engine) -> None:
     - BEGIN IMMEDIATE, issued by us instead of pysqlite: a transaction that reads then writes would
       otherwise fail with "database is locked" when another process wrote in between, and pysqlite's
       own transaction handling breaks SAVEPOINTs (SQLAlchemy's documented recipe).
+    - A file database gets a WriterGate: connections with the INTAKE_FIRST execution option (the
+      webhook intake's writer) begin ahead of every other writer (see flowapp/sqlite_gate.py).
     """
 
     @event.listens_for(engine, "connect")
@@ -96,9 +102,18 @@ def _tune_sqlite(engine) -> None:
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 
+    gate = WriterGate(engine.url.database) if engine.url.database not in (None, "", ":memory:") else None
+
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        if gate is None:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        elif connection.get_execution_options().get(INTAKE_FIRST):
+            with gate.first():  # webhook intake: no other writer starts until we have the database
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            gate.pass_through()
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def get_redis(app: Flask | None = None) -> Redis:

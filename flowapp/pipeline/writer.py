@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 from sqlalchemy.dialects import postgresql, sqlite
 
+from flowapp.extensions import INTAKE_FIRST
 from flowapp.models import WebhookEvent
 
 log = logging.getLogger("flowapp.whatsapp.intake")
@@ -119,7 +120,10 @@ class GroupCommitWriter:
 
     def _insert(self, rows: list[dict]) -> dict[str, int]:
         """One statement, one commit. Returns {dedupe_key: id} for the rows actually inserted."""
-        with self.engine.begin() as connection:
+        with (
+            self.engine.connect().execution_options(**{INTAKE_FIRST: True}) as connection,
+            connection.begin(),
+        ):
             # A list of parameter sets: SQLAlchemy sends them as one multi-row INSERT ("insertmanyvalues")
             # and compiles the statement once, whatever the batch size.
             return dict(connection.execute(_statement(self.engine.dialect.name), rows).all())
