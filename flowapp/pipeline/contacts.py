@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from flowapp.extensions import db, get_redis
 from flowapp.models import WebhookEvent, utcnow
@@ -58,7 +58,8 @@ def drain(number: str, contact: str, board) -> str:
         return _drain_held(number, contact, lease, board)
     finally:
         db.session.rollback()  # nothing may stay open while the contact is given back
-        lease.release(force=True)
+        if lease.held:
+            lease.release(force=True)
 
 
 def _drain_held(number: str, contact: str, lease: ContactLease, board) -> str:
@@ -90,19 +91,29 @@ def _drain_held(number: str, contact: str, lease: ContactLease, board) -> str:
 
 def waiting_events(contact: str, limit: int = BATCH) -> list[Waiting]:
     """The contact's events not yet processed, oldest first (parked ones included: they block)."""
-    rows = db.session.execute(
-        select(
-            WebhookEvent.id,
-            WebhookEvent.body,
-            WebhookEvent.attempts,
-            WebhookEvent.next_attempt_at,
-            WebhookEvent.parked_at,
-        )
-        .where(WebhookEvent.contact_key == contact, WebhookEvent.processed_at.is_(None))
-        .order_by(WebhookEvent.id)
-        .limit(limit)
-    ).all()
+    rows = db.session.execute(_WAITING, {"contact": contact, "limit": limit}).all()
     return [Waiting(*row) for row in rows]
+
+
+# Built once: this runs for every contact a worker takes (see services/inbound.py on why).
+_WAITING = (
+    select(
+        WebhookEvent.id,
+        WebhookEvent.body,
+        WebhookEvent.attempts,
+        WebhookEvent.next_attempt_at,
+        WebhookEvent.parked_at,
+    )
+    .where(WebhookEvent.contact_key == bindparam("contact"), WebhookEvent.processed_at.is_(None))
+    .order_by(WebhookEvent.id)
+    .limit(bindparam("limit"))
+)
+_CLAIM = (
+    update(WebhookEvent)
+    .where(WebhookEvent.id == bindparam("event_id"), WebhookEvent.processed_at.is_(None))
+    .values(processed_at=bindparam("now"), error=bindparam("notes"))
+    .execution_options(synchronize_session=False)
+)
 
 
 def handle(event: Waiting, contact: str) -> tuple[bool, datetime | None]:
@@ -131,10 +142,5 @@ def claim(event_id: int, notes: list[str]) -> bool:
     """Mark the event processed, as the first write of its transaction. False when it was already:
     on PostgreSQL a second worker waits here on the row lock until the first commits, then finds
     nothing to claim, so an event is processed once and after the events before it."""
-    result = db.session.execute(
-        update(WebhookEvent)
-        .where(WebhookEvent.id == event_id, WebhookEvent.processed_at.is_(None))
-        .values(processed_at=utcnow(), error="; ".join(notes)[:2000] or None)
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount == 1
+    params = {"event_id": event_id, "now": utcnow(), "notes": "; ".join(notes)[:2000] or None}
+    return db.session.execute(_CLAIM, params).rowcount == 1

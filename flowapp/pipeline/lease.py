@@ -75,6 +75,7 @@ class ContactLease:
         self.token = secrets.token_hex(12)
         self.keys = [LOCK.format(contact), DIRTY.format(contact)]
         self.renewed_at = 0.0
+        self.held = False
         # Registering is local (a SHA-1 of the text); Redis loads each script once, on first use.
         self._acquire, self._renew, self._release = (
             connection.register_script(script) for script in (ACQUIRE, RENEW, RELEASE)
@@ -86,6 +87,7 @@ class ContactLease:
         if left >= 0:
             raise Busy(left / 1000)
         self.renewed_at = time.monotonic()
+        self.held = True
         return self
 
     def keep(self) -> bool:
@@ -100,4 +102,6 @@ class ContactLease:
     def release(self, force: bool = False) -> int:
         """RELEASED; AGAIN when someone marked the contact meanwhile (read its events once more,
         the lock is still ours); LOST when the lease had expired. `force` releases regardless."""
-        return int(self._release(keys=self.keys, args=[self.token, "1" if force else "0"]))
+        outcome = int(self._release(keys=self.keys, args=[self.token, "1" if force else "0"]))
+        self.held = outcome == AGAIN
+        return outcome

@@ -9,11 +9,12 @@ this transaction ends.
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import bindparam, case, func, or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from flowapp.extensions import db
@@ -61,12 +62,41 @@ def receive(inbound: InboundMessage) -> Arrival:
 def _upsert_contact(inbound: InboundMessage, received: datetime, now: datetime) -> Contact:
     """One statement: the contact, created on first contact, with its profile name, BSUID and
     inbound times kept current (the last inbound time opens or extends the 24-hour window)."""
-    insert = DIALECT_INSERT[db.session.get_bind().dialect.name](Contact)
+    params = {
+        "wa_id": inbound.wa_id,
+        "profile_name": inbound.profile_name,
+        "bsuid": inbound.bsuid,
+        "received": received,
+        "now": now,
+    }
+    statement = _contact_upsert(_dialect())
+    return db.session.scalars(statement, params, execution_options={"populate_existing": True}).one()
+
+
+def _upsert_conversation(contact: Contact, now: datetime) -> Conversation:
+    """One statement: the contact's conversation, created on first use."""
+    statement = _conversation_upsert(_dialect())
+    params = {"contact_id": contact.id, "now": now}
+    conversation = db.session.scalars(statement, params, execution_options={"populate_existing": True}).one()
+    set_committed_value(conversation, "contact", contact)
+    return conversation
+
+
+# The statements are built once per dialect (with bind parameters): building and keying a
+# statement costs more CPU than the database spends running it, and this runs for every message.
+
+
+@functools.cache
+def _contact_upsert(dialect: str):
     table = Contact.__table__.c
-    statement = insert.values(
-        wa_id=inbound.wa_id,
-        profile_name=inbound.profile_name,
-        bsuid=inbound.bsuid,
+    received, now = (
+        bindparam("received", type_=table.last_inbound_at.type),
+        bindparam("now", type_=table.created_at.type),
+    )
+    statement = DIALECT_INSERT[dialect](Contact.__table__).values(
+        wa_id=bindparam("wa_id"),
+        profile_name=bindparam("profile_name"),
+        bsuid=bindparam("bsuid"),
         fields={},
         tags=[],
         opted_out=False,
@@ -85,21 +115,50 @@ def _upsert_contact(inbound: InboundMessage, received: datetime, now: datetime) 
             "last_inbound_at": case((later, statement.excluded.last_inbound_at), else_=table.last_inbound_at),
             "updated_at": statement.excluded.updated_at,
         },
-    ).returning(Contact)
-    return db.session.scalars(statement, execution_options={"populate_existing": True}).one()
+    )
+    return _as_entity(Contact, statement)
 
 
-def _upsert_conversation(contact: Contact, now: datetime) -> Conversation:
-    """One statement: the contact's conversation, created on first use."""
-    insert = DIALECT_INSERT[db.session.get_bind().dialect.name](Conversation)
-    statement = insert.values(contact_id=contact.id, labels=[], created_at=now, updated_at=now)
+@functools.cache
+def _conversation_upsert(dialect: str):
+    now = bindparam("now", type_=Conversation.__table__.c.created_at.type)
+    statement = DIALECT_INSERT[dialect](Conversation.__table__).values(
+        contact_id=bindparam("contact_id"),
+        labels=[],
+        status="open",
+        bot_paused=False,
+        needs_human=False,
+        unread_count=0,
+        created_at=now,
+        updated_at=now,
+    )
     # A no-op update rather than DO NOTHING, so that RETURNING gives the existing row too.
     statement = statement.on_conflict_do_update(
         index_elements=["contact_id"], set_={"contact_id": statement.excluded.contact_id}
-    ).returning(Conversation)
-    conversation = db.session.scalars(statement, execution_options={"populate_existing": True}).one()
-    set_committed_value(conversation, "contact", contact)
-    return conversation
+    )
+    return _as_entity(Conversation, statement)
+
+
+@functools.cache
+def _message_insert(dialect: str):
+    columns = Message.__table__.c
+    values = {name: bindparam(name, type_=columns[name].type) for name in _MESSAGE_COLUMNS}
+    statement = (
+        DIALECT_INSERT[dialect](Message.__table__)
+        .values(**values, send_attempts=0)
+        .on_conflict_do_nothing(index_elements=["wamid"])
+    )
+    return _as_entity(Message, statement)
+
+
+def _as_entity(model, statement):
+    """A Core INSERT ... RETURNING every column, loaded as `model` instances: half the CPU of an
+    ORM-enabled INSERT (no bulk-persistence machinery), the same objects in the session."""
+    return select(model).from_statement(statement.returning(*model.__table__.c))
+
+
+def _dialect() -> str:
+    return db.session.get_bind().dialect.name
 
 
 def upsert_conversation(contact: Contact) -> Conversation:
@@ -109,6 +168,23 @@ def upsert_conversation(contact: Contact) -> Conversation:
         insert_or_ignore(Conversation, {"contact_id": contact.id, "labels": []}, ["contact_id"])
         conversation = db.session.scalar(select(Conversation).where(Conversation.contact_id == contact.id))
     return conversation
+
+
+_MESSAGE_COLUMNS = (
+    "conversation_id",
+    "direction",
+    "wamid",
+    "type",
+    "text",
+    "payload",
+    "status",
+    "reply_to_wamid",
+    "author_type",
+    "error_code",
+    "error_title",
+    "error_details",
+    "created_at",
+)
 
 
 def _message_values(inbound: InboundMessage, conversation: Conversation, received: datetime) -> dict:
@@ -160,25 +236,63 @@ def _amend_target(inbound: InboundMessage) -> None:
 
 
 def _touch_conversation(conversation: Conversation, message: Message, received) -> None:
+    """One statement: count the message unread, show it in the list if it is the latest, reopen."""
     if message.type in AMENDING_TYPES or message.type == "reaction":
         return  # they change earlier messages; the conversation's order and unread count stay
-    # Atomic: an agent marking the conversation read at the same moment must not be overwritten.
-    conversation.unread_count = Conversation.unread_count + 1
-    if conversation.last_message_at is None or received >= conversation.last_message_at:
-        conversation.last_message_at = received
-        conversation.last_message_preview = preview(message)
-        conversation.last_inbound_message_id = message.id
+    latest = conversation.last_message_at is None or received >= conversation.last_message_at
+    now = utcnow()
+    db.session.execute(
+        _TOUCH,
+        {
+            "conversation": conversation.id,
+            "received": received,
+            "preview": preview(message),
+            "message_id": message.id,
+            "now": now,
+        },
+    )
+    # The session's copy follows, without a second round trip (the UPDATE above is the truth).
+    changes = {"unread_count": conversation.unread_count + 1, "updated_at": now}
+    if latest:
+        changes.update(
+            last_message_at=received,
+            last_message_preview=preview(message),
+            last_inbound_message_id=message.id,
+        )
     if conversation.status == "closed":
-        conversation.status = "open"  # a customer writing again reopens the conversation
+        changes["status"] = "open"  # a customer writing again reopens the conversation
+    for name, value in changes.items():
+        set_committed_value(conversation, name, value)
+
+
+def _conversation_touch():
+    table = Conversation.__table__.c
+    received = bindparam("received", type_=table.last_message_at.type)
+    latest = or_(table.last_message_at.is_(None), received >= table.last_message_at)
+    return (
+        update(Conversation.__table__)
+        .where(table.id == bindparam("conversation"))
+        .values(
+            # Atomic: an agent marking the conversation read at the same moment is not overwritten.
+            unread_count=table.unread_count + 1,
+            last_message_at=case((latest, received), else_=table.last_message_at),
+            last_message_preview=case((latest, bindparam("preview")), else_=table.last_message_preview),
+            last_inbound_message_id=case(
+                (latest, bindparam("message_id")), else_=table.last_inbound_message_id
+            ),
+            status=case((table.status == "closed", "open"), else_=table.status),
+            updated_at=bindparam("now", type_=table.updated_at.type),
+        )
+    )
+
+
+_TOUCH = _conversation_touch()
 
 
 def _insert_message(values: dict) -> Message | None:
     """INSERT ... ON CONFLICT (wamid) DO NOTHING RETURNING the row as a Message (one round trip)."""
-    insert = DIALECT_INSERT[db.session.get_bind().dialect.name]
-    statement = (
-        insert(Message).values(**values).on_conflict_do_nothing(index_elements=["wamid"]).returning(Message)
-    )
-    return db.session.scalars(statement, execution_options={"populate_existing": True}).first()
+    statement = _message_insert(_dialect())
+    return db.session.scalars(statement, values, execution_options={"populate_existing": True}).first()
 
 
 def preview(message: Message) -> str:

@@ -44,11 +44,7 @@ def matching(message: Message, contact: Contact) -> list[Automation]:
     match are loaded.
     """
     first = contact.first_inbound_at is not None and message.created_at <= contact.first_inbound_at
-    rows = db.session.execute(
-        select(Automation.id, Automation.priority, AutomationVersion.trigger)
-        .join(AutomationVersion, AutomationVersion.id == Automation.published_version_id)
-        .where(Automation.status == "active")
-    ).all()
+    rows = db.session.execute(_PUBLISHED_TRIGGERS).all()
     found = []
     for automation_id, priority, trigger in rows:
         trigger = trigger or {}
@@ -60,6 +56,14 @@ def matching(message: Message, contact: Contact) -> list[Automation]:
         ):
             found.append((engine.match_order(trigger, priority, automation_id), automation_id))
     return [db.session.get(Automation, automation_id) for _, automation_id in sorted(found)]
+
+
+# Built once: read for every inbound message.
+_PUBLISHED_TRIGGERS = (
+    select(Automation.id, Automation.priority, AutomationVersion.trigger)
+    .join(AutomationVersion, AutomationVersion.id == Automation.published_version_id)
+    .where(Automation.status == "active")
+)
 
 
 def zone(name: str | None) -> ZoneInfo:
