@@ -136,8 +136,9 @@ def announce(app, rows: list[dict]) -> float:
     return started
 
 
-def run_messages(kind: str, count: int, worker_count: int) -> dict:
-    """New customers' messages processed by `worker_count` workers: rate and checks."""
+def run_messages(kind: str, count: int, worker_count: int, automation: bool = False) -> dict:
+    """New customers' messages processed by `worker_count` workers: rate and checks. With
+    `automation`, each message starts a run that queues a reply (not sent: no mock runs here)."""
     from sqlalchemy import func, select
 
     from flowapp.extensions import db
@@ -146,6 +147,8 @@ def run_messages(kind: str, count: int, worker_count: int) -> dict:
     with fresh_database(kind) as (url, workdir), redis_url() as redis:
         env = bench_env(url, redis, workdir, INBOUND_PARALLEL=max(8, worker_count))
         app = make_app(env)
+        if automation:
+            publish_reply(app)
         rows = store(app, [message_body(n) for n in range(count)])
         with workers(env, worker_count, workdir):
             seconds = wait_processed(app, announce(app, rows))
@@ -156,6 +159,17 @@ def run_messages(kind: str, count: int, worker_count: int) -> dict:
             contacts = db.session.scalar(select(func.count()).select_from(Contact))
     ok = tuple(messages) == (count, count) and contacts == count
     return {"rate": count / seconds, "seconds": seconds, "ok": ok, "messages": tuple(messages)}
+
+
+def publish_reply(app) -> None:
+    from bench.e2e_latency import REPLY_GRAPH
+    from flowapp.extensions import db
+    from flowapp.services import automations
+
+    with app.app_context():
+        automation = automations.create("Auto-reply", trigger={"type": "any_message"}, graph=REPLY_GRAPH)
+        automations.publish(automation)
+        db.session.commit()
 
 
 def run_statuses(kind: str, replies: int, worker_count: int) -> dict:
@@ -286,6 +300,7 @@ def main(argv=None) -> int:
     parser.add_argument("--workers", default="1,2,3")
     parser.add_argument("--flood", type=int, default=3000)
     parser.add_argument("--messages-only", action="store_true", help="skip statuses, no-ops and fairness")
+    parser.add_argument("--automation", action="store_true", help="messages start a run that queues a reply")
     args = parser.parse_args(argv)
     counts = [int(n) for n in args.workers.split(",")]
     ok = True
@@ -300,7 +315,7 @@ def main(argv=None) -> int:
     print("  " + "".join(f"{name:>13}" for name in header))
     first = {}
     for count in counts:
-        messages = run_messages(args.db, args.messages, count)
+        messages = run_messages(args.db, args.messages, count, args.automation)
         if args.messages_only:
             scaling = messages["rate"] / first.setdefault("m", messages["rate"])
             print(f"  {count:>13}{messages['rate']:>13.0f}{scaling:>13.2f}")

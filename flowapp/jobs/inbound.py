@@ -23,6 +23,7 @@ def sweep_inbound() -> int:
     worker died). Returns how many contacts and lanes were announced."""
     intake.redis_answered()  # the sweep runs in a worker, so Redis answered moments ago
     statuses.apply_overtaken()
+    intake.route_stored()  # events stored before routing existed (waiting across an upgrade)
     work = recovery.waiting_work()
     db.session.commit()  # events routed by the sweep are committed before they are announced
     if work:

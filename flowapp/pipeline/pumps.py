@@ -1,7 +1,8 @@
 """Pumps: the jobs that process stored events, as many at once as there are slots (INBOUND_PARALLEL).
 
-A pump takes turns between the lanes: a batch of the bulk lane when it is raised, then the next
-contact (numbers in turn, see ready.py), whose events it drains before moving on. It stops when
+A pump takes the next contact (numbers in turn, see ready.py) and drains its events before moving
+on; between contacts, a batch of the bulk lane when it is raised (at least every BULK_EVERY
+seconds, and whenever no contact waits). It stops when
 nothing is left or its time budget is spent, so that a worker serving every queue also sends the
 replies while webhooks keep coming; work left over starts a new pump. While contacts keep waiting,
 each pump starts a sibling in the next free slot, so the number of pumps grows with the work, up
@@ -27,6 +28,7 @@ log = logging.getLogger("flowapp.whatsapp.inbound")
 
 TIME_BUDGET = 2.0
 PROMOTE_EVERY = 0.5  # seconds between looks at contacts whose delay is over
+BULK_EVERY = 0.25  # seconds a pump busy with customers goes at most without a batch of statuses
 JOB_TIMEOUT = 120
 
 
@@ -71,13 +73,18 @@ def run(slot: Slot, time_budget: float = TIME_BUDGET) -> dict:
     if not ready.owns(slot):
         return {"stale": 1}  # our slot expired while we waited in the queue; another pump has it
     deadline = time.monotonic() + time_budget
-    promoted_at = 0.0
+    promoted_at = bulk_at = 0.0
     try:
         while time.monotonic() < deadline:
             if time.monotonic() - promoted_at >= PROMOTE_EVERY:
                 ready.promote_due()
                 promoted_at = time.monotonic()
-            worked = _bulk(ready, done) + _next_contact(ready, done)
+            # Customers first; statuses when no customer waits, or every BULK_EVERY seconds at
+            # least: they wait a little, and come in fuller (cheaper) batches.
+            worked = _next_contact(ready, done)
+            if not worked or time.monotonic() - bulk_at >= BULK_EVERY:
+                worked += _bulk(ready, done)
+                bulk_at = time.monotonic()
             if not worked or not ready.renew(slot):
                 break
     finally:

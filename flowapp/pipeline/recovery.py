@@ -117,10 +117,7 @@ def pending_count() -> int:
 
 def waiting_work(limit: int = 10_000) -> list[dict]:
     """What Redis should know about: every contact with events waiting (and not blocked by a parked
-    one), and whether the bulk lane has any. Rows stored before routing existed are routed first."""
-    from flowapp.pipeline.intake import route_stored
-
-    route_stored()
+    one), and whether the bulk lane has any."""
     first = func.min(WebhookEvent.id)
     contacts = db.session.execute(
         select(WebhookEvent.phone_number_id, WebhookEvent.contact_key, first)

@@ -67,6 +67,7 @@ def handle_inbound(arrival: Arrival) -> AutomationRun | None:
             trigger_data={"type": triggers.published_trigger(automation).get("type"), "message": event_data},
             message=message,
             conversation=conversation,
+            new_contact=arrival.new_contact,
         )
         if run is not None:
             return run
@@ -110,13 +111,15 @@ def start_run(
     parent: AutomationRun | None = None,
     broadcast_id: int | None = None,
     conversation: Conversation | None = None,
+    new_contact: bool = False,
 ) -> AutomationRun | None:
     """Start `automation` for `contact` on its published version. None when it cannot start
-    (not published, or the contact already has an active run of it)."""
+    (not published, or the contact already has an active run of it; a contact created by the
+    message being handled, `new_contact`, has no run at all)."""
     version = automation.published_version
     if version is None:
         return None
-    if _active_run_of(automation, contact) is not None:
+    if not new_contact and _active_run_of(automation, contact) is not None:
         log.info("contact %s already runs automation %s; not starting another", contact.id, automation.id)
         return None
     conversation = conversation or upsert_conversation(contact)

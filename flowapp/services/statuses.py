@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.dialects import postgresql
@@ -27,6 +27,8 @@ from flowapp.whatsapp.parsing import StatusUpdate
 log = logging.getLogger("flowapp.whatsapp.statuses")
 
 CALLBACK_PREFIX = "flowapp:"
+# How far back the sweep looks for statuses that passed their send's commit (a matter of seconds).
+OVERTAKEN_WITHIN = timedelta(minutes=10)
 _TIMESTAMP_FIELD = {"sent": "sent_at", "delivered": "delivered_at", "read": "read_at", "played": "read_at"}
 # Which timestamps a status fills: read (and played) imply delivered, as Meta may skip `delivered`.
 _FILLS = {
@@ -53,7 +55,7 @@ def apply_batch(updates: list[StatusUpdate], event_ids: list[int]) -> int:
     if db.session.get_bind().dialect.name == "postgresql":
         new, unapplied = _apply_postgresql(unique, event_ids, now)
     else:
-        new, unapplied = _apply_portable(unique, event_ids, now)
+        new, unapplied = _apply_sqlite(unique, event_ids, now)
     for update_ in unapplied:
         message = _adopt_orphan(update_)
         if message is None:
@@ -151,7 +153,7 @@ def _apply_postgresql(updates: list[StatusUpdate], event_ids: list[int], now: da
     return len(rows), [by_key[(row.wamid, row.status)] for row in rows if row.unapplied]
 
 
-def _apply_portable(updates: list[StatusUpdate], event_ids: list[int], now: datetime):
+def _apply_sqlite(updates: list[StatusUpdate], event_ids: list[int], now: datetime):
     """SQLite: the same result in four statements (SQLite has no data-modifying CTEs)."""
     if updates:
         insert = DIALECT_INSERT[db.session.get_bind().dialect.name](StatusEvent)
@@ -243,16 +245,15 @@ def _set_time(message: Message, status: str, at: datetime) -> None:
         setattr(message, field, at)
 
 
-def apply_overtaken(limit: int = 1000) -> int:
+def apply_overtaken(within: timedelta = OVERTAKEN_WITHIN) -> int:
     """Apply statuses stored unapplied whose message has its wamid by now. A status and its send's
-    record can pass each other (each committed after the other looked); the sweep settles them."""
-    messages = db.session.scalars(
-        select(Message)
-        .where(
-            Message.wamid.in_(select(StatusEvent.wamid).where(StatusEvent.applied_at.is_(None)).limit(limit))
-        )
-        .order_by(Message.id)
-    ).all()
+    record can pass each other (each committed after the other looked); the sweep settles them.
+    Only recent statuses are looked at: statuses of messages Flowapp never sent (another app on the
+    same number) stay unapplied for good and must not slow every sweep down."""
+    recent = select(StatusEvent.wamid).where(
+        StatusEvent.applied_at.is_(None), StatusEvent.received_at > utcnow() - within
+    )
+    messages = db.session.scalars(select(Message).where(Message.wamid.in_(recent)).order_by(Message.id)).all()
     return sum(apply_pending(message) for message in messages)
 
 

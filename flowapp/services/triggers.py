@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
 from sqlalchemy import extract, or_, select
+from sqlalchemy.orm import joinedload
 
 from flowapp import engine
 from flowapp.extensions import db
@@ -55,7 +56,18 @@ def matching(message: Message, contact: Contact) -> list[Automation]:
             or kind == "any_message"
         ):
             found.append((engine.match_order(trigger, priority, automation_id), automation_id))
-    return [db.session.get(Automation, automation_id) for _, automation_id in sorted(found)]
+    if not found:
+        return []
+    # One query for the matching automations and their published versions (the runner reads both).
+    loaded = {
+        a.id: a
+        for a in db.session.scalars(
+            select(Automation)
+            .options(joinedload(Automation.published_version))
+            .where(Automation.id.in_([automation_id for _, automation_id in found]))
+        )
+    }
+    return [loaded[automation_id] for _, automation_id in sorted(found) if automation_id in loaded]
 
 
 # Built once: read for every inbound message.

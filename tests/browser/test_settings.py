@@ -7,6 +7,7 @@ import pytest
 import requests
 from rq import Queue
 
+from tests import live
 from tests.browser_support import screenshot
 
 pytestmark = pytest.mark.browser
@@ -41,3 +42,40 @@ def test_job_dashboard_loads_for_an_admin(logged_in_page, live_stack, redis):
     page.goto(f"{live_stack.url}/admin/rq/")
     page.wait_for_selector("text=browser-check")  # rendered by the dashboard's own JavaScript
     screenshot(page, "rq-dashboard")
+
+
+def test_a_parked_event_is_retried_from_settings(logged_in_page, live_stack):
+    """An admin sees a parked customer message with its error, retries it, and the live worker
+    processes it: the customer's message reaches the inbox."""
+    from sqlalchemy import select
+
+    from flowapp.extensions import db
+    from flowapp.models import Message, WebhookEvent, utcnow
+    from flowapp.pipeline import intake
+    from tests.helpers import customer_message, encode
+
+    with live_stack.app.app_context():
+        rows = intake.rows_for(encode(customer_message(text="parked then retried")), "meta")
+        event = db.session.get(WebhookEvent, intake.receive(rows)[0])
+        event.attempts, event.parked_at = 5, utcnow()
+        event.error = "RuntimeError: a bug since fixed"
+        db.session.commit()
+        event_id = event.id
+    page = logged_in_page
+    page.goto(f"{live_stack.url}/settings/")
+    page.click("text=Inbound events")
+    row = page.locator(f"#event-{event_id}")
+    assert "a bug since fixed" in row.inner_text()
+    screenshot(page, "settings-inbound-events")
+    row.locator("text=Retry").click()
+    page.wait_for_selector("text=will be processed again now")
+
+    def processed():
+        with live_stack.app.app_context():
+            found = db.session.scalar(select(Message).where(Message.text == "parked then retried"))
+            db.session.remove()
+            return found
+
+    live.wait_for(processed, 30, "the retried event to be processed by the worker")
+    page.reload()
+    assert page.locator("#events-parked").inner_text() == "0"
