@@ -144,7 +144,7 @@ def collect(mock_url: str, sent: dict[str, float], timeout: float = 60.0) -> dic
     return latencies
 
 
-STEPS = (50, 75, 100, 125, 150, 200, 250, 300)
+STEPS = (10, 20, 30, 40, 50, 75, 100, 150, 200)
 
 
 def main(argv=None) -> int:

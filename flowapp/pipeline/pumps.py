@@ -1,12 +1,13 @@
-"""Pumps: the jobs that process stored events, as many at once as there are slots (INBOUND_PARALLEL).
+"""Pumps: the jobs that process stored events, as many at once as there are slots.
 
 A pump takes the next contact (numbers in turn, see ready.py) and drains its events before moving
 on; between contacts, a batch of the bulk lane when it is raised (at least every BULK_EVERY
-seconds, and whenever no contact waits). It stops when
-nothing is left or its time budget is spent, so that a worker serving every queue also sends the
-replies while webhooks keep coming; work left over starts a new pump. While contacts keep waiting,
-each pump starts a sibling in the next free slot, so the number of pumps grows with the work, up
-to the slots, and every idle worker picks one up.
+seconds, and whenever no contact waits). With nothing to do it waits a moment for the next
+announcement (a new job costs more than the wait), then ends; it also ends when its time budget is
+spent, and work left over starts a new pump. While contacts keep waiting, each pump starts a
+sibling in the next free slot, so the number of pumps grows with the work up to the slots:
+INBOUND_PARALLEL, and one fewer than the workers serving the inbound queue, so that a worker is
+always free for the replies.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ from flowapp.work import Work, submit
 log = logging.getLogger("flowapp.whatsapp.inbound")
 
 TIME_BUDGET = 2.0
+INBOUND_WORKERS = "rq:workers:webhooks"  # RQ's set of the workers serving the inbound queue
+IDLE_WAIT = 0.5  # seconds an idle pump waits for work before it ends
+IDLE_POLL = 0.1  # seconds between its looks at its time budget meanwhile
 PROMOTE_EVERY = 0.5  # seconds between looks at contacts whose delay is over
 BULK_EVERY = 0.25  # seconds a pump busy with customers goes at most without a batch of statuses
 JOB_TIMEOUT = 120
@@ -38,7 +42,7 @@ def board(app: Flask | None = None) -> Board:
     connection = get_redis(app)
     found = app.extensions.get("flowapp_board")
     if found is None or found.redis is not connection:
-        found = Board(connection, int(app.config["INBOUND_PARALLEL"]))
+        found = Board(connection, int(app.config["INBOUND_PARALLEL"]), INBOUND_WORKERS)
         app.extensions["flowapp_board"] = found
     return found
 
@@ -74,6 +78,7 @@ def run(slot: Slot, time_budget: float = TIME_BUDGET) -> dict:
         return {"stale": 1}  # our slot expired while we waited in the queue; another pump has it
     deadline = time.monotonic() + time_budget
     promoted_at = bulk_at = 0.0
+    idle_since = None
     try:
         while time.monotonic() < deadline:
             if time.monotonic() - promoted_at >= PROMOTE_EVERY:
@@ -85,8 +90,15 @@ def run(slot: Slot, time_budget: float = TIME_BUDGET) -> dict:
             if not worked or time.monotonic() - bulk_at >= BULK_EVERY:
                 worked += _bulk(ready, done)
                 bulk_at = time.monotonic()
-            if not worked or not ready.renew(slot):
+            if not ready.renew(slot):
                 break
+            idle_since = None if worked else (idle_since or time.monotonic())
+            if idle_since is not None:
+                # Nothing to do: wait a moment for the next announcement rather than end the job
+                # (a new job costs more than the wait), checking now and then for sends.
+                if time.monotonic() - idle_since >= IDLE_WAIT:
+                    break
+                ready.wait_for_work(IDLE_POLL)
     finally:
         db.session.rollback()
         _leave(ready, slot)

@@ -11,7 +11,10 @@ Keys (PREFIX = "flowapp:inbound:"):
 - delayed: contacts to come back later ("<number>\\n<wa_id>", score: when), after a failure or
   while another worker holds the contact;
 - bulk: a counter raised when statuses or other unordered events wait;
-- slot:<n>: the pumps (processing jobs) that may run at once, each owned by a token.
+- slot:<n>: the pumps (processing jobs) that may run at once, each owned by a token; one fewer
+  than the workers serving the inbound queue (one if there is only one), so that a worker is free
+  for the replies;
+- bell: rung on every announcement, so that a pump waiting for work wakes at once.
 
 Every change is one Lua script, so "announce work" and "release a slot" cannot interleave in a way
 that leaves work with nobody to do it.
@@ -29,9 +32,23 @@ PREFIX = "flowapp:inbound:"
 NO_NUMBER = "-"
 SLOT_TTL_MS = 60_000
 
-# Shared by the scripts below: take the first free pump slot for ARGV[2] (token); -1 if none.
+# Shared by the scripts below: take the first free pump slot for ARGV[2] (token); -1 if none. The
+# slots in use are fewer than the workers serving the inbound queue (RQ's registry of them, WORKERS,
+# set by each script from its KEYS when given): a pump with no worker to run it would only wait in
+# the queue, and with every worker pumping, replies would wait for one to finish.
 _CLAIM = """
+local WORKERS = nil
+local function usable(slots)
+  if WORKERS then
+    -- One worker stays free for the replies (and the rest) whenever there are two or more.
+    local workers = redis.call('scard', WORKERS)
+    if workers > 1 then workers = workers - 1 end
+    if workers < slots then slots = math.max(1, workers) end
+  end
+  return slots
+end
 local function claim(prefix, token, slots, ttl)
+  slots = usable(slots)
   for i = 0, slots - 1 do
     if redis.call('set', prefix .. 'slot:' .. i, token, 'NX', 'PX', ttl) then return i end
   end
@@ -42,26 +59,34 @@ local function listed(prefix, number)
     redis.call('rpush', prefix .. 'numbers', number)
   end
 end
+local function ring(prefix, slots)
+  redis.call('rpush', prefix .. 'bell', 1)
+  redis.call('ltrim', prefix .. 'bell', -usable(slots), -1)
+end
 """
 
-# ARGV: prefix, token, slots, ttl, bulk (0/1), then (number, contact, score) triples.
+# KEYS: [workers]. ARGV: prefix, token, slots, ttl, bulk (0/1), then (number, contact, score) triples.
 ANNOUNCE = (
     _CLAIM
     + """
+WORKERS = KEYS[1]
 local p = ARGV[1]
 for i = 6, #ARGV, 3 do
   redis.call('zadd', p .. 'ready:' .. ARGV[i], 'NX', ARGV[i + 2], ARGV[i + 1])
   listed(p, ARGV[i])
 end
 if ARGV[5] == '1' then redis.call('incr', p .. 'bulk') end
+ring(p, tonumber(ARGV[3]))
 return claim(p, ARGV[2], tonumber(ARGV[3]), ARGV[4])
 """
 )
 
-# ARGV: prefix, token, slots, ttl. Returns {number, contact, sibling slot or -1} or nil.
+# KEYS: [workers]. ARGV: prefix, token, slots, ttl. Returns {number, contact, sibling slot or -1}
+# or nil.
 POP = (
     _CLAIM
     + """
+WORKERS = KEYS[1]
 local p = ARGV[1]
 local count = redis.call('llen', p .. 'numbers')
 for _ = 1, count do
@@ -97,11 +122,12 @@ return #due
 """
 )
 
-# KEYS: slot. ARGV: prefix, old token, new token, slots, ttl. Frees the slot if still ours, then,
+# KEYS: slot[, workers]. ARGV: prefix, old token, new token, slots, ttl. Frees the slot if still ours, then,
 # if work is left (it may have come after our last look), claims a slot for a new pump.
 RELEASE = (
     _CLAIM
     + """
+WORKERS = KEYS[2]
 local p = ARGV[1]
 if redis.call('get', KEYS[1]) == ARGV[2] then redis.call('del', KEYS[1]) end
 if redis.call('llen', p .. 'numbers') > 0 or redis.call('exists', p .. 'bulk') == 1 then
@@ -139,9 +165,11 @@ def new_token() -> str:
 class Board:
     """The Redis side of the pipeline for one connection (scripts registered once per client)."""
 
-    def __init__(self, connection: Redis, slots: int):
+    def __init__(self, connection: Redis, slots: int, workers_key: str | None = None):
         self.redis = connection
         self.slots = slots
+        # RQ's set of the workers serving the inbound queue: pumps are capped at their number.
+        self.workers = [workers_key] if workers_key else []
         self._announce = connection.register_script(ANNOUNCE)
         self._pop = connection.register_script(POP)
         self._promote = connection.register_script(PROMOTE)
@@ -156,13 +184,13 @@ class Board:
         args = [PREFIX, token, self.slots, SLOT_TTL_MS, "1" if bulk else "0"]
         for number, contact, score in contacts:
             args += [number or NO_NUMBER, contact, score]
-        return self._slot(self._announce(args=args), token)
+        return self._slot(self._announce(keys=self.workers, args=args), token)
 
     def pop(self) -> tuple[str, str, Slot | None] | None:
         """The next contact with work, taking business numbers in turn: (number, wa_id, a slot for a
         sibling pump when more contacts wait and a slot is free), or None."""
         token = new_token()
-        found = self._pop(args=[PREFIX, token, self.slots, SLOT_TTL_MS])
+        found = self._pop(keys=self.workers, args=[PREFIX, token, self.slots, SLOT_TTL_MS])
         if not found:
             return None
         number, contact, sibling = found
@@ -171,6 +199,10 @@ class Board:
     def delay(self, number: str | None, contact: str, at: float) -> None:
         """Come back to this contact at `at` (epoch seconds)."""
         self.redis.zadd(f"{PREFIX}delayed", {f"{number or NO_NUMBER}\n{contact}": at})
+
+    def wait_for_work(self, timeout: float) -> bool:
+        """Block until work is announced (the bell rings) or `timeout` seconds pass."""
+        return self.redis.blpop([f"{PREFIX}bell"], timeout=timeout) is not None
 
     def promote_due(self, now: float | None = None) -> int:
         """Make delayed contacts whose time has come ready again. Returns how many."""
@@ -197,7 +229,8 @@ class Board:
         """Give the slot back. Returns a slot for a new pump when work is left."""
         token = new_token()
         found = self._release(
-            keys=[_slot_key(slot.number)], args=[PREFIX, slot.token, token, self.slots, SLOT_TTL_MS]
+            keys=[_slot_key(slot.number), *self.workers],
+            args=[PREFIX, slot.token, token, self.slots, SLOT_TTL_MS],
         )
         return self._slot(found, token)
 

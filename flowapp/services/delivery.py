@@ -51,6 +51,9 @@ BATCH_SIZE = 200
 THREADS = 12
 GRANT_TIMEOUT = 5.0
 TIME_BUDGET = 10.0
+INBOUND_SLICE = 0.5  # seconds a drain sends before it gives its worker to waiting inbound work
+IDLE_WAIT = 0.5  # seconds an idle drain waits for the next message to send before it ends
+IDLE_POLL = 0.1  # seconds between its looks at the inbound queue meanwhile
 MAX_ATTEMPTS = 6
 BACKOFF_SECONDS = (2, 10, 30, 120, 600)
 MAX_PAIR_BACKOFFS = 8  # 4**8 s is about 18 hours
@@ -80,7 +83,9 @@ def drain(slot: int | None = None, time_budget: float = TIME_BUDGET) -> DrainRep
     """Send due outbox heads until none is left, the budget is spent, or inbound work is waiting."""
     report = DrainReport()
     owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-    deadline = time.monotonic() + time_budget
+    started = time.monotonic()
+    deadline = started + time_budget
+    idle_since = None
     connection = get_redis()
     limiter = RateLimiter(
         connection, current_app.config.get("PHONE_NUMBER_ID") or "sandbox", outbox.send_rate()
@@ -95,14 +100,29 @@ def drain(slot: int | None = None, time_budget: float = TIME_BUDGET) -> DrainRep
                     break
                 claimed = outbox.claim(owner, BATCH_SIZE)
                 if not claimed:
-                    break
+                    # Nothing due: wait a moment for the next reply rather than end the job (a new
+                    # job per reply costs more than the wait), unless inbound work waits for a worker.
+                    idle_since = idle_since or time.monotonic()
+                    if (
+                        time.monotonic() - idle_since >= IDLE_WAIT
+                        or Queue("webhooks", connection=connection).count
+                    ):
+                        break
+                    outbox.wait_for_sends(connection, IDLE_POLL)
+                    continue
+                idle_since = None
                 report.batches += 1
                 if len(claimed) == BATCH_SIZE and report.batches == 1:
                     _hand_over(outbox.DRAIN)  # more work than one batch: a drainer in another slot (worker)
                 if not _send_batch(claimed, owner, pool, client, limiter, connection, report):
                     break
-                if Queue("webhooks", connection=connection).count:
-                    break  # customers' messages are waiting: let the worker take them, then carry on
+                if (
+                    time.monotonic() - started >= INBOUND_SLICE
+                    and Queue("webhooks", connection=connection).count
+                ):
+                    # Customers' messages wait for a worker: let this one take them, then carry on.
+                    # Not before a slice of sending, or every reply would cost a job of its own.
+                    break
     finally:
         outbox.release_slot(connection, slot)
     _hand_over(outbox.DRAIN if not report.paused and outbox.due_count() > 0 else outbox.wakeup())

@@ -20,6 +20,7 @@ from flowapp.services import settings
 from flowapp.work import Work
 
 SLOT_KEY = "flowapp:outbox:slot:{}"
+BELL_KEY = "flowapp:outbox:bell"
 SLOT_TTL = 60
 LEASE = timedelta(seconds=90)
 DRAIN_TIMEOUT = 120
@@ -29,12 +30,21 @@ DRAIN = Work("drain_outbox", queue="sends", options={"result_ttl": 60, "job_time
 
 
 def take_slot() -> int | None:
-    """Reserve a free drain slot (it expires unless its drain refreshes it), or None if all are taken."""
+    """Reserve a free drain slot (it expires unless its drain refreshes it), or None if all are taken.
+    Either way the bell rings, so that a drain waiting for work sends the new message at once."""
     connection = get_redis()
-    for slot in range(int(current_app.config["SEND_PARALLEL"])):
+    parallel = int(current_app.config["SEND_PARALLEL"])
+    with connection.pipeline(transaction=False) as ring:
+        ring.rpush(BELL_KEY, 1).ltrim(BELL_KEY, -parallel, -1).execute()
+    for slot in range(parallel):
         if connection.set(SLOT_KEY.format(slot), "queued", nx=True, ex=SLOT_TTL):
             return slot
     return None
+
+
+def wait_for_sends(connection, timeout: float) -> None:
+    """Block until a message is queued for sending (the bell rings) or `timeout` seconds pass."""
+    connection.blpop([BELL_KEY], timeout=timeout)
 
 
 def send_rate() -> int:

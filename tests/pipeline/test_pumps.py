@@ -49,11 +49,37 @@ def test_a_pump_whose_slot_went_to_another_does_nothing(app, session, redis):
     assert db.session.scalar(select(func.count()).select_from(Message)) == 0
 
 
-def test_while_contacts_wait_a_pump_starts_a_sibling(app, session, redis):
-    """Several contacts waiting: the pump hands a free slot to a sibling job (another worker)."""
-    for n in range(3):
+def serving_workers(redis, count: int) -> None:
+    """As RQ records workers that serve the inbound queue when they start (its registry set)."""
+    redis.sadd(pumps.INBOUND_WORKERS, *[f"rq:worker:test-{n}" for n in range(count)])
+
+
+def test_pumps_are_capped_at_the_workers_that_could_run_them(app, session, redis):
+    """One worker serving the inbound queue: one pump at a time, however much waits; four: three
+    (one worker stays free for the replies)."""
+    serving_workers(redis, 1)
+    for n in range(4):
         store(customer_message(sender=f"1555123000{n}", text="hi"))
+    taken = [n for n in range(8) if redis.exists(f"flowapp:inbound:slot:{n}")]
+    assert taken == [0]
+    serving_workers(redis, 4)
+    store(customer_message(sender="15551230009", text="hi"))
+    store(customer_message(sender="15551230008", text="hi"))
+    assert [n for n in range(8) if redis.exists(f"flowapp:inbound:slot:{n}")] == [0, 1, 2]
+
+
+def test_while_contacts_wait_a_pump_starts_a_sibling(app, session, redis):
+    """Several contacts announced together take one slot; the pump that takes the first hands a
+    free slot to a sibling job (for another worker) since more wait."""
+    serving_workers(redis, 4)
+    rows = []
+    for n in range(3):
+        stored = intake.rows_for(encode(customer_message(sender=f"1555123000{n}", text="hi")), "meta")
+        rows += intake.stored(stored, intake.receive(stored))
+    db.session.commit()
+    intake.announce(rows)
     queued = redis.llen("rq:queue:webhooks")
+    assert queued == 1
     pumps.run(slot_for_a_pump(app), time_budget=30)
     assert redis.llen("rq:queue:webhooks") > queued
 
