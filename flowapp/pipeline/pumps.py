@@ -6,8 +6,8 @@ seconds, and whenever no contact waits). With nothing to do it waits a moment fo
 announcement (a new job costs more than the wait), then ends; it also ends when its time budget is
 spent, and work left over starts a new pump. While contacts keep waiting, each pump starts a
 sibling in the next free slot, so the number of pumps grows with the work up to the slots:
-INBOUND_PARALLEL, and one fewer than the workers serving the inbound queue, so that a worker is
-always free for the replies.
+INBOUND_PARALLEL, the workers serving the inbound queue, and one fewer while replies are being
+sent (a pump over that number ends), so that a worker is free for them.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from redis.exceptions import RedisError
 from flowapp.extensions import db, get_redis
 from flowapp.pipeline import bulk, contacts
 from flowapp.pipeline.ready import Board, Slot
+from flowapp.services import outbox
 from flowapp.work import Work, submit
 
 log = logging.getLogger("flowapp.whatsapp.inbound")
@@ -42,7 +43,8 @@ def board(app: Flask | None = None) -> Board:
     connection = get_redis(app)
     found = app.extensions.get("flowapp_board")
     if found is None or found.redis is not connection:
-        found = Board(connection, int(app.config["INBOUND_PARALLEL"]), INBOUND_WORKERS)
+        senders = tuple(outbox.SLOT_KEY.format(n) for n in range(int(app.config["SEND_PARALLEL"])))
+        found = Board(connection, int(app.config["INBOUND_PARALLEL"]), INBOUND_WORKERS, senders)
         app.extensions["flowapp_board"] = found
     return found
 

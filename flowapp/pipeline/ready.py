@@ -11,9 +11,9 @@ Keys (PREFIX = "flowapp:inbound:"):
 - delayed: contacts to come back later ("<number>\\n<wa_id>", score: when), after a failure or
   while another worker holds the contact;
 - bulk: a counter raised when statuses or other unordered events wait;
-- slot:<n>: the pumps (processing jobs) that may run at once, each owned by a token; one fewer
-  than the workers serving the inbound queue (one if there is only one), so that a worker is free
-  for the replies;
+- slot:<n>: the pumps (processing jobs) that may run at once, each owned by a token; no more than
+  the workers serving the inbound queue, and one fewer while replies are being sent, so that a
+  worker is free for them;
 - bell: rung on every announcement, so that a pump waiting for work wakes at once.
 
 Every change is one Lua script, so "announce work" and "release a slot" cannot interleave in a way
@@ -33,16 +33,23 @@ NO_NUMBER = "-"
 SLOT_TTL_MS = 60_000
 
 # Shared by the scripts below: take the first free pump slot for ARGV[2] (token); -1 if none. The
-# slots in use are fewer than the workers serving the inbound queue (RQ's registry of them, WORKERS,
-# set by each script from its KEYS when given): a pump with no worker to run it would only wait in
-# the queue, and with every worker pumping, replies would wait for one to finish.
+# slots in use are at most the workers serving the inbound queue (RQ's registry of them, WORKERS),
+# one fewer while the send pipeline runs (any of its drain slots, SENDERS, taken): a pump with no
+# worker to run it would only wait in the queue, and with every worker pumping, replies would wait
+# for one to finish. Each script names where these keys start in its KEYS (watch).
 _CLAIM = """
-local WORKERS = nil
+local WORKERS, SENDERS = nil, {}
+local function watch(first)
+  WORKERS = KEYS[first]
+  SENDERS = {unpack(KEYS, first + 1)}
+end
 local function usable(slots)
   if WORKERS then
-    -- One worker stays free for the replies (and the rest) whenever there are two or more.
     local workers = redis.call('scard', WORKERS)
-    if workers > 1 then workers = workers - 1 end
+    -- While replies are being sent (a drain holds a slot), one worker stays free for them.
+    if workers > 1 and #SENDERS > 0 and redis.call('exists', unpack(SENDERS)) > 0 then
+      workers = workers - 1
+    end
     if workers < slots then slots = math.max(1, workers) end
   end
   return slots
@@ -69,7 +76,7 @@ end
 ANNOUNCE = (
     _CLAIM
     + """
-WORKERS = KEYS[1]
+watch(1)
 local p = ARGV[1]
 for i = 6, #ARGV, 3 do
   redis.call('zadd', p .. 'ready:' .. ARGV[i], 'NX', ARGV[i + 2], ARGV[i + 1])
@@ -86,7 +93,7 @@ return claim(p, ARGV[2], tonumber(ARGV[3]), ARGV[4])
 POP = (
     _CLAIM
     + """
-WORKERS = KEYS[1]
+watch(1)
 local p = ARGV[1]
 local count = redis.call('llen', p .. 'numbers')
 for _ = 1, count do
@@ -127,7 +134,7 @@ return #due
 RELEASE = (
     _CLAIM
     + """
-WORKERS = KEYS[2]
+watch(2)
 local p = ARGV[1]
 if redis.call('get', KEYS[1]) == ARGV[2] then redis.call('del', KEYS[1]) end
 if redis.call('llen', p .. 'numbers') > 0 or redis.call('exists', p .. 'bulk') == 1 then
@@ -137,11 +144,17 @@ return -1
 """
 )
 
-# KEYS: key. ARGV: token, ttl. Extends a key only for its owner.
-RENEW = """
-if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end
-return 0
+# KEYS: slot[, workers, senders...]. ARGV: token, ttl, slot number, slots. Extends a pump's slot
+# for its owner, unless the slot is no longer one of the usable ones (replies started meanwhile).
+RENEW = (
+    _CLAIM
+    + """
+watch(2)
+if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end
+if tonumber(ARGV[3]) >= usable(tonumber(ARGV[4])) then return 0 end
+return redis.call('pexpire', KEYS[1], ARGV[2])
 """
+)
 
 # KEYS: bulk. ARGV: the value read before an empty claim. Clears the signal unless it moved since.
 SETTLE_BULK = """
@@ -165,11 +178,14 @@ def new_token() -> str:
 class Board:
     """The Redis side of the pipeline for one connection (scripts registered once per client)."""
 
-    def __init__(self, connection: Redis, slots: int, workers_key: str | None = None):
+    def __init__(
+        self, connection: Redis, slots: int, workers_key: str | None = None, sender_keys: tuple = ()
+    ):
         self.redis = connection
         self.slots = slots
-        # RQ's set of the workers serving the inbound queue: pumps are capped at their number.
-        self.workers = [workers_key] if workers_key else []
+        # RQ's set of the workers serving the inbound queue, and the send pipeline's drain slots:
+        # pumps are capped at the workers, less one while replies are being sent.
+        self.workers = [workers_key, *sender_keys] if workers_key else []
         self._announce = connection.register_script(ANNOUNCE)
         self._pop = connection.register_script(POP)
         self._promote = connection.register_script(PROMOTE)
@@ -222,8 +238,10 @@ class Board:
         self._settle(keys=[f"{PREFIX}bulk"], args=[seen])
 
     def renew(self, slot: Slot) -> bool:
-        """Keep our slot; False when it expired and went to another pump (we should stop)."""
-        return bool(self._renew(keys=[_slot_key(slot.number)], args=[slot.token, SLOT_TTL_MS]))
+        """Keep our slot; False when it expired and went to another pump, or a worker is needed for
+        replies (we should stop)."""
+        keys = [_slot_key(slot.number), *self.workers]
+        return bool(self._renew(keys=keys, args=[slot.token, SLOT_TTL_MS, slot.number, self.slots]))
 
     def release(self, slot: Slot) -> Slot | None:
         """Give the slot back. Returns a slot for a new pump when work is left."""

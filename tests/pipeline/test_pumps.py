@@ -55,23 +55,31 @@ def serving_workers(redis, count: int) -> None:
 
 
 def test_pumps_are_capped_at_the_workers_that_could_run_them(app, session, redis):
-    """One worker serving the inbound queue: one pump at a time, however much waits; four: three
-    (one worker stays free for the replies)."""
+    """One worker serving the inbound queue: one pump at a time, however much waits; three: three,
+    and two while a drain of the send pipeline runs (a worker stays free for the replies)."""
     serving_workers(redis, 1)
     for n in range(4):
         store(customer_message(sender=f"1555123000{n}", text="hi"))
     taken = [n for n in range(8) if redis.exists(f"flowapp:inbound:slot:{n}")]
     assert taken == [0]
-    serving_workers(redis, 4)
+    serving_workers(redis, 3)
     store(customer_message(sender="15551230009", text="hi"))
     store(customer_message(sender="15551230008", text="hi"))
     assert [n for n in range(8) if redis.exists(f"flowapp:inbound:slot:{n}")] == [0, 1, 2]
+    redis.set("flowapp:outbox:slot:0", "running")  # a drain sends replies
+    board = pumps.board(app)
+    third = Slot(2, redis.get("flowapp:inbound:slot:2").decode())
+    assert board.renew(Slot(0, redis.get("flowapp:inbound:slot:0").decode()))
+    assert not board.renew(third)  # the third pump ends and gives its worker to the replies
+    board.release(third)
+    store(customer_message(sender="15551230007", text="hi"))
+    assert [n for n in range(8) if redis.exists(f"flowapp:inbound:slot:{n}")] == [0, 1]
 
 
 def test_while_contacts_wait_a_pump_starts_a_sibling(app, session, redis):
     """Several contacts announced together take one slot; the pump that takes the first hands a
     free slot to a sibling job (for another worker) since more wait."""
-    serving_workers(redis, 4)
+    serving_workers(redis, 3)
     rows = []
     for n in range(3):
         stored = intake.rows_for(encode(customer_message(sender=f"1555123000{n}", text="hi")), "meta")
