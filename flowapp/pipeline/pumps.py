@@ -31,9 +31,10 @@ log = logging.getLogger("flowapp.whatsapp.inbound")
 TIME_BUDGET = 2.0
 INBOUND_WORKERS = "rq:workers:webhooks"  # RQ's set of the workers serving the inbound queue
 IDLE_WAIT = 0.5  # seconds an idle pump waits for work before it ends
-IDLE_POLL = 0.1  # seconds between its looks at its time budget meanwhile
+IDLE_POLL = 0.1  # seconds between its looks at its slot and budget meanwhile
 PROMOTE_EVERY = 0.5  # seconds between looks at contacts whose delay is over
 BULK_EVERY = 0.25  # seconds a pump busy with customers goes at most without a batch of statuses
+RENEW_EVERY = 0.2  # seconds between renewals of its slot (which expires after a minute)
 JOB_TIMEOUT = 120
 
 
@@ -79,7 +80,7 @@ def run(slot: Slot, time_budget: float = TIME_BUDGET) -> dict:
     if not ready.owns(slot):
         return {"stale": 1}  # our slot expired while we waited in the queue; another pump has it
     deadline = time.monotonic() + time_budget
-    promoted_at = bulk_at = 0.0
+    promoted_at = bulk_at = renewed_at = 0.0
     idle_since = None
     try:
         while time.monotonic() < deadline:
@@ -92,12 +93,14 @@ def run(slot: Slot, time_budget: float = TIME_BUDGET) -> dict:
             if not worked or time.monotonic() - bulk_at >= BULK_EVERY:
                 worked += _bulk(ready, done)
                 bulk_at = time.monotonic()
-            if not ready.renew(slot):
-                break
+            if time.monotonic() - renewed_at >= RENEW_EVERY:
+                if not ready.renew(slot):
+                    break
+                renewed_at = time.monotonic()
             idle_since = None if worked else (idle_since or time.monotonic())
             if idle_since is not None:
                 # Nothing to do: wait a moment for the next announcement rather than end the job
-                # (a new job costs more than the wait), checking now and then for sends.
+                # (a new job costs more than the wait).
                 if time.monotonic() - idle_since >= IDLE_WAIT:
                     break
                 ready.wait_for_work(IDLE_POLL)
