@@ -182,14 +182,18 @@ def parse_csv(text: str) -> tuple[list[str], list[dict]]:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    reader = csv.reader(io.StringIO(text), dialect)
+    # Universal newlines: a file saved with bare carriage returns (old Mac Excel) reads as lines.
+    reader = csv.reader(io.StringIO(text, newline=None), dialect)
     try:
         header = [h.strip().lower() for h in next(reader)]
+        if not any(h in NUMBER_COLUMNS for h in header):
+            raise ContactError("file", f"no phone number column; name one of: {', '.join(NUMBER_COLUMNS)}")
+        rows = [dict(zip(header, row, strict=False)) for row in reader if any(c.strip() for c in row)]
     except StopIteration:
         raise ContactError("file", "the file is empty") from None
-    if not any(h in NUMBER_COLUMNS for h in header):
-        raise ContactError("file", f"no phone number column; name one of: {', '.join(NUMBER_COLUMNS)}")
-    return header, [dict(zip(header, row, strict=False)) for row in reader if any(c.strip() for c in row)]
+    except csv.Error as exc:  # a cell over the csv module's limit, a stray quote or NUL...
+        raise ContactError("file", f"line {reader.line_num} cannot be read as CSV: {exc}") from None
+    return header, rows
 
 
 def row_data(row: dict) -> dict:
