@@ -18,7 +18,7 @@ from flowapp.extensions import db
 from flowapp.models import WebhookEvent, utcnow
 from flowapp.pipeline import recovery
 from flowapp.services import statuses
-from flowapp.whatsapp.parsing import BULK, MalformedWebhook, is_phone_number, parse_webhook
+from flowapp.whatsapp.parsing import BULK, MalformedWebhook, is_phone_number, parse_webhook, storable
 
 log = logging.getLogger("flowapp.whatsapp.statuses")
 
@@ -85,7 +85,7 @@ def _apply_alone(event) -> None:
 def _read(event_id: int, body: bytes, batch: _Batch) -> None:
     batch.ids.append(event_id)
     try:
-        parsed = parse_webhook(json.loads(body))
+        parsed = parse_webhook(storable(json.loads(body)))
     except (ValueError, MalformedWebhook, RecursionError) as exc:
         batch.notes[event_id] = f"not a WhatsApp webhook: {exc}"
         log.warning("webhook event %s is not a WhatsApp webhook: %s", event_id, exc)

@@ -26,7 +26,7 @@ from flowapp.models import WebhookEvent, utcnow
 from flowapp.pipeline import recovery
 from flowapp.pipeline.lease import AGAIN, Busy, ContactLease
 from flowapp.services import inbound, runner
-from flowapp.whatsapp.parsing import parse_webhook
+from flowapp.whatsapp.parsing import parse_webhook, storable
 
 log = logging.getLogger("flowapp.whatsapp.inbound")
 
@@ -120,7 +120,7 @@ def handle(event: Waiting, contact: str) -> tuple[bool, datetime | None]:
     """Process one event in its own transaction. Returns (failed, when to retry it: None once it
     is parked)."""
     try:
-        parsed = parse_webhook(json.loads(event.body))
+        parsed = parse_webhook(storable(json.loads(event.body)))
         notes = [f"error {e.code}: {e.title}" for e in parsed.errors] + parsed.ignored
         if not claim(event.id, notes):
             db.session.rollback()

@@ -23,6 +23,7 @@ from flowapp.web import (
     webhooks,
 )
 from flowapp.web.sessions import SessionInterface
+from flowapp.web.strict_json import StrictJSONProvider
 
 NAV_ITEMS = (
     ("automations.index", "Automations", "⤳"),
@@ -45,6 +46,7 @@ def register_guards(app: Flask) -> None:
 
 def register_web(app: Flask) -> None:
     """Register every blueprint, error handler and template helper on `app`."""
+    app.json = StrictJSONProvider(app)
     errors.init_app(app)
     for module in (auth, health, main, webhooks, automations, inbox, analytics, settings, sandbox, metrics):
         app.register_blueprint(module.bp)

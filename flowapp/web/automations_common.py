@@ -7,12 +7,11 @@ automations_nodes.py (settings forms), automations_sim.py (the simulator) and au
 
 from __future__ import annotations
 
-import json
-
 from flask import Blueprint, abort, jsonify, request
 
 from flowapp.extensions import db
 from flowapp.models import Automation
+from flowapp.web.strict_json import BadJSON, parse, read_object
 
 bp = Blueprint("automations", __name__, url_prefix="/automations")
 
@@ -26,11 +25,11 @@ def get_automation(automation_id: int) -> Automation:
 
 
 def json_body() -> dict:
-    """The request's JSON object, or a 400 that says what is wrong."""
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        abort(400, "Send a JSON object.")
-    return data
+    """The request's JSON object, or a 400 that says what is wrong (web/strict_json.py)."""
+    try:
+        return read_object(request)
+    except BadJSON as exc:
+        abort(400, str(exc))
 
 
 def json_field(name: str, default: object = None) -> object:
@@ -39,9 +38,9 @@ def json_field(name: str, default: object = None) -> object:
     if raw is None or raw == "":
         return default
     try:
-        return json.loads(raw)
-    except ValueError:
-        abort(400, f"The field {name!r} is not valid JSON.")
+        return parse(raw)
+    except BadJSON as exc:
+        abort(400, f"The field {name!r}: {exc}")
 
 
 def json_error(status: int, message: str, **extra):

@@ -17,6 +17,7 @@ from flowapp.extensions import csrf
 from flowapp.pipeline import intake
 from flowapp.web.errors import error_response
 from flowapp.web.security import public
+from flowapp.web.strict_json import BadJSON, read_object
 from flowapp.whatsapp import signature
 from flowapp.whatsapp.simulate import SimulationError, inbound_payload
 
@@ -59,9 +60,10 @@ def inject():
     Accepts either a whole webhook body as Meta sends it, or a short form:
     {"from": "15551234567", "name": "Ana", "text": "hi"} (or "button_reply", "list_reply", "button").
     """
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        return error_response(400, "invalid_json", "Send a JSON object.")
+    try:
+        data = read_object(request)
+    except BadJSON as exc:
+        return error_response(400, "invalid_json", str(exc))
     try:
         payload = data if "entry" in data else inbound_payload(data, **business_identity())
     except SimulationError as exc:

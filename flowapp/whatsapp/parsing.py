@@ -7,6 +7,7 @@ with a note in `ignored`, never raised. Only a body that is not a webhook envelo
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -297,3 +298,41 @@ def routes(payload: object) -> list[Route]:
 def is_phone_number(wa_id: str) -> bool:
     """A WhatsApp id Flowapp can file a contact under: 5 to 20 digits."""
     return wa_id.isdigit() and 5 <= len(wa_id) <= 20
+
+
+def storable(document: object) -> object:
+    """`document` made storable: NUL characters dropped, lone surrogates (which JSON's \\ud800
+    escapes can produce, and no database stores) replaced by U+FFFD, NaN and infinities (which
+    Python's json reads, and JSON columns refuse) made null. What Meta sent is kept raw in the
+    webhook event; this is what Flowapp files."""
+    if isinstance(document, str):
+        return _storable_text(document)
+    if isinstance(document, float):
+        return document if math.isfinite(document) else None
+    if not isinstance(document, dict | list):
+        return document
+    root = {"": document}
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        for key, value in list(items):
+            if isinstance(value, str):
+                node[key] = _storable_text(value)
+            elif isinstance(value, float) and not math.isfinite(value):
+                node[key] = None
+            elif isinstance(value, dict | list):
+                stack.append(value)
+            if isinstance(node, dict) and isinstance(key, str) and _storable_text(key) != key:
+                node[_storable_text(key)] = node.pop(key)
+    return root[""]
+
+
+def _storable_text(text: str) -> str:
+    text = text.replace("\x00", "")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        # Through UTF-16 with surrogatepass: real pairs survive, a lone half decodes as U+FFFD.
+        text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text

@@ -149,9 +149,9 @@ def execute(automation_id: int):
     """Start the published automation for one contact (contact_id or wa_id: 201 with the run) or for
     an audience ({"audience": {"contact_ids"|"tags"|"fields"}}: 202 with the broadcast)."""
     automation = _automation(automation_id)
+    data = json_body()  # a body that is not JSON is a 400 whatever the automation's state
     if automation.published_version_id is None:
         raise ApiError(409, "not_published", "Publish the automation before executing it.")
-    data = json_body()
     if isinstance(data.get("audience"), dict):
         return _broadcast(automation, data)
     contact = _contact_of(data)

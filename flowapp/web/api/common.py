@@ -12,6 +12,7 @@ from sqlalchemy import Select
 from werkzeug.routing import BaseConverter, ValidationError
 
 from flowapp.extensions import db
+from flowapp.web.strict_json import BadJSON, read_object
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -56,51 +57,12 @@ def api_error(status: int, code: str, message: str, **extra: Any):
     return response
 
 
-MAX_DEPTH = 32
-
-
 def json_body() -> dict:
-    """The request's JSON object, or ApiError 400 (also for text no database can store: NUL
-    characters and lone surrogates, and for nesting deeper than MAX_DEPTH)."""
+    """The request's JSON object, or ApiError 400 saying what is wrong (web/strict_json.py)."""
     try:
-        data = request.get_json(silent=True)
-    except RecursionError:
-        data = None
-    if not isinstance(data, dict):
-        raise ApiError(400, "invalid_json", "Send a JSON object with Content-Type: application/json.")
-    problem = _unstorable(data)
-    if problem is not None:
-        raise ApiError(400, "invalid_json", problem)
-    return data
-
-
-def _unstorable(data) -> str | None:
-    """Why a decoded JSON document cannot be stored as it is, or None. Iterative: no recursion limit."""
-    stack = [(data, "$", 0)]
-    while stack:
-        value, path, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            return f"{path} is nested more than {MAX_DEPTH} levels deep."
-        if isinstance(value, dict):
-            for key, item in value.items():
-                if (reason := _bad_text(key)) is not None:
-                    return f"A key in {path} {reason}."
-                stack.append((item, f"{path}.{key}", depth + 1))
-        elif isinstance(value, list):
-            stack.extend((item, f"{path}[{n}]", depth + 1) for n, item in enumerate(value))
-        elif isinstance(value, str) and (reason := _bad_text(value)) is not None:
-            return f"{path} {reason}."
-    return None
-
-
-def _bad_text(text: str) -> str | None:
-    if "\x00" in text:
-        return "contains a NUL character"
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return "contains a lone surrogate (not valid Unicode)"
-    return None
+        return read_object(request)
+    except BadJSON as exc:
+        raise ApiError(400, "invalid_json", str(exc)) from None
 
 
 def int_arg(name: str, default: int | None = None, *, minimum: int = 0, maximum: int = MAX_ID):

@@ -1,0 +1,154 @@
+"""Every JSON endpoint and the webhook, walked with each class of bad input.
+
+The endpoints are found, not listed: every API route that takes a body, and every other view whose
+code reads JSON through flowapp/web/strict_json.py (a test below makes sure no view reads JSON any
+other way). So an endpoint added later is covered without editing this file.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from flowapp.extensions import db
+from flowapp.models import Message, WebhookEvent
+from flowapp.pipeline import contacts, pumps
+from flowapp.web.strict_json import MAX_DEPTH
+from tests import factories
+from tests.helpers import customer_message, encode, post_webhook
+from tests.web.test_api import Api
+
+# Raw bodies, one per class (written by hand: json.dumps cannot produce most of them).
+BAD_JSON = {
+    "not JSON": "{not json",
+    "not an object": '["text"]',
+    "NUL character": '{"name": "a\\u0000b", "text": "x\\u0000y", "fields": {"k": "v\\u0000"}}',
+    "lone surrogate": '{"name": "\\ud800", "text": "\\udfff"}',
+    "NUL in a key": '{"bad\\u0000key": "value"}',
+    "NaN and Infinity": '{"name": NaN, "position": {"x": Infinity, "y": -Infinity}}',
+    "deeper than the limit": '{"a": ' + "[" * (MAX_DEPTH + 5) + "]" * (MAX_DEPTH + 5) + "}",
+    "1,200 levels": '{"a": ' + "[" * 1200 + "]" * 1200 + "}",
+}
+WEB = Path(__file__).resolve().parents[2] / "flowapp" / "web"
+
+
+def body_routes(app, *, api: bool, ids: dict | None = None):
+    """(method, path) of every route, under /api or elsewhere, whose view reads a JSON body (through
+    strict_json: see the test that no view reads one any other way)."""
+    for rule in app.url_map.iter_rules():
+        methods = sorted((rule.methods or set()) & {"POST", "PUT", "PATCH"})
+        if not methods or rule.rule.startswith("/api/") != api:
+            continue
+        source = inspect.getsource(app.view_functions[rule.endpoint])
+        if not re.search(r"\b(json_body|read_object)\(", source):
+            continue
+        path = re.sub(r"<(?:[^:>]+:)?([^>]+)>", lambda m: str((ids or {}).get(m.group(1), 1)), rule.rule)
+        for method in methods:
+            yield method, path
+
+
+@pytest.fixture
+def api(client, admin):
+    from flowapp.services import api_tokens
+
+    _, value = api_tokens.create(admin, "bad input")
+    return Api(client, value)
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_JSON))
+def test_every_api_endpoint_answers_400_naming_the_problem(app, api, kind):
+    """Each class gets 400 invalid_json with a message, on every API endpoint that takes a body."""
+    from flowapp.services import automations
+
+    contact = factories.make_contact(wa_id="15551230001")  # so that paths with an id find something
+    automation = automations.create("Target", trigger={"type": "any_message"})
+    db.session.commit()
+    routes = list(body_routes(app, api=True, ids={"contact_id": contact.id, "automation_id": automation.id}))
+    assert len(routes) >= 5, routes
+    for method, path in routes:
+        response = api._call(method.lower(), path, data=BAD_JSON[kind], content_type="application/json")
+        if response.status_code == 404:
+            continue  # an id in the path that names nothing is refused before the body is read
+        assert response.status_code == 400, (method, path, response.status_code, response.get_data()[:200])
+        error = response.get_json()["error"]
+        assert error["code"] == "invalid_json" and error["message"], (method, path)
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_JSON))
+def test_every_other_json_view_answers_400(app, logged_in, kind):
+    """The editor's saves and the webhook injection: the same classes, the same 400."""
+    from flowapp.services import automations
+
+    automation = automations.create("Target", trigger={"type": "any_message"})
+    db.session.commit()
+    token = factories.csrf_token(logged_in, "/settings/")
+    routes = list(body_routes(app, api=False, ids={"automation_id": automation.id}))
+    assert len(routes) >= 3, routes
+    for method, path in routes:
+        response = logged_in.open(
+            path,
+            method=method,
+            data=BAD_JSON[kind],
+            content_type="application/json",
+            headers={"X-CSRFToken": token},
+        )
+        assert response.status_code == 400, (method, path, response.status_code, response.get_data()[:200])
+
+
+def test_no_view_reads_json_any_other_way():
+    """Views read JSON bodies only through strict_json (so every class above applies to them)."""
+    offenders = [
+        f"{path.name}:{n}"
+        for path in WEB.rglob("*.py")
+        if path.name != "strict_json.py"
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if re.search(r"request\.(get_json|json)\b", line)
+    ]
+    assert offenders == []
+
+
+def test_responses_are_strict_json(app):
+    """A non-finite number can never go out: the app's JSON refuses it."""
+    with app.app_context(), pytest.raises(ValueError):
+        app.json.dumps({"x": float("nan")})
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "stored"),
+    [
+        ("NUL character", "a\\u0000b", "ab"),
+        ("lone surrogate", "x\\ud800y", "x\ufffdy"),
+        ("NaN", None, None),
+    ],
+)
+def test_the_webhook_keeps_what_meta_sent_and_files_it_cleaned(client, redis, kind, text, stored):
+    """Meta's body is stored as it came (200, or Meta would redeliver it for days) and processed:
+    the message is filed with its text made storable, nothing parked."""
+    payload = customer_message(text="placeholder", wamid=f"wamid.BAD{len(kind)}")
+    raw = encode(payload)
+    if text is not None:
+        raw = raw.replace(b'"placeholder"', f'"{text}"'.encode())
+    else:
+        raw = raw.replace(b'"timestamp":', b'"score":NaN,"timestamp":', 1)
+    assert post_webhook(client, None, body=raw).status_code == 200
+    event = db.session.scalar(select(WebhookEvent).order_by(WebhookEvent.id.desc()))
+    assert event.body == raw
+    contacts.drain(event.phone_number_id, event.contact_key, pumps.board())  # what a worker does
+    db.session.refresh(event)
+    assert event.processed_at is not None and event.parked_at is None, event.error
+    message = db.session.scalar(select(Message).where(Message.wamid == f"wamid.BAD{len(kind)}"))
+    assert message is not None
+    if stored is not None:
+        assert message.text == stored
+
+
+def test_the_webhook_stores_a_body_too_deep_to_read_as_failed(client):
+    """1,200 levels of nesting: answered 200, stored, marked failed (never processed, never retried)."""
+    raw = ('{"entry": ' + "[" * 1200 + "]" * 1200 + "}").encode()
+    assert post_webhook(client, None, body=raw).status_code == 200
+    event = db.session.scalar(select(WebhookEvent).order_by(WebhookEvent.id.desc()))
+    assert event.body == raw and event.processed_at is not None and "not JSON" in event.error
