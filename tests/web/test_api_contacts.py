@@ -46,16 +46,17 @@ def test_duplicate_number_is_409(api):  # noqa: F811
 
 
 def test_invalid_values_name_their_field(api):  # noqa: F811
-    """Bad numbers, dates, time zones and tags are 422 naming the field."""
+    """Bad numbers, dates and time zones are 422 naming the field; a value of the wrong JSON type
+    (tags as a string) is a 400 naming it, before any rule runs."""
     cases = {
-        "wa_id": {"wa_id": "12345"},
-        "birthday": {"wa_id": "15551230002", "birthday": "25/04/1990"},
-        "timezone": {"wa_id": "15551230003", "timezone": "Mars/Olympus"},
-        "tags": {"wa_id": "15551230004", "tags": "vip"},
+        "wa_id": ({"wa_id": "12345"}, 422),
+        "birthday": ({"wa_id": "15551230002", "birthday": "25/04/1990"}, 422),
+        "timezone": ({"wa_id": "15551230003", "timezone": "Mars/Olympus"}, 422),
+        "tags": ({"wa_id": "15551230004", "tags": "vip"}, 400),
     }
-    for field, body in cases.items():
+    for field, (body, status) in cases.items():
         response = api.post("/api/contacts", json=body)
-        assert response.status_code == 422, field
+        assert response.status_code == status, field
         assert response.get_json()["error"]["field"] == field
 
 

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from flowapp.extensions import db
-from flowapp.models import Message, WebhookEvent
+from flowapp.models import Message, WebhookEvent, utcnow
 from flowapp.pipeline import contacts, pumps
 from flowapp.web.strict_json import MAX_DEPTH
 from tests import factories
@@ -152,3 +152,29 @@ def test_the_webhook_stores_a_body_too_deep_to_read_as_failed(client):
     assert post_webhook(client, None, body=raw).status_code == 200
     event = db.session.scalar(select(WebhookEvent).order_by(WebhookEvent.id.desc()))
     assert event.body == raw and event.processed_at is not None and "not JSON" in event.error
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/api/messages/send", {"to": "15551230001", "message": {"type": {}}}, "message.type"),
+        ("/api/messages/send", {"to": "15551230001", "message": {"type": ["text"]}}, "message.type"),
+        (
+            "/api/messages/send",
+            {"contact_id": "abc", "message": {"type": "text", "text": "hi"}},
+            "contact_id",
+        ),
+        ("/api/messages/send", {"to": 15551230001, "message": {"type": "text", "text": "hi"}}, "to"),
+        ("/api/contacts", {"wa_id": "15551230001", "opted_out": "yes"}, "opted_out"),
+        ("/api/contacts", {"wa_id": ["15551230001"]}, "wa_id"),
+        ("/api/automations", {"name": 7}, "name"),
+    ],
+)
+def test_a_value_of_the_wrong_type_is_a_400_naming_its_field(api, path, body, field):
+    """Types are checked against the OpenAPI document before any rule runs: 400 naming the field,
+    never a 500 or a 404 for an id that is not a number."""
+    factories.make_contact(wa_id="15551230001", last_inbound_at=utcnow())
+    response = api.post(path, json=body)
+    assert response.status_code == 400, response.get_json()
+    error = response.get_json()["error"]
+    assert error["code"] == "invalid_request" and error["field"] == field, error

@@ -12,6 +12,7 @@ from sqlalchemy import Select
 from werkzeug.routing import BaseConverter, ValidationError
 
 from flowapp.extensions import db
+from flowapp.web.api import bodies
 from flowapp.web.strict_json import BadJSON, read_object
 
 DEFAULT_LIMIT = 50
@@ -58,11 +59,17 @@ def api_error(status: int, code: str, message: str, **extra: Any):
 
 
 def json_body() -> dict:
-    """The request's JSON object, or ApiError 400 saying what is wrong (web/strict_json.py)."""
+    """The request's JSON object, checked against the OpenAPI document's schema for this endpoint,
+    or ApiError 400 saying what is wrong (web/strict_json.py, web/api/bodies.py)."""
     try:
-        return read_object(request)
+        data = read_object(request)
     except BadJSON as exc:
         raise ApiError(400, "invalid_json", str(exc)) from None
+    try:
+        bodies.check(request.url_rule.rule, request.method, data)
+    except bodies.BodyError as exc:
+        raise ApiError(400, "invalid_request", f"{exc.field} {exc.reason}.", field=exc.field) from None
+    return data
 
 
 def int_arg(name: str, default: int | None = None, *, minimum: int = 0, maximum: int = MAX_ID):
