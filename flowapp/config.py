@@ -108,6 +108,9 @@ class Config:
     METRICS_TOKEN: str | None = None
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    # "Keep me logged in" sets Flask-Login's remember cookie: the same flags as the session's.
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
     MAX_CONTENT_LENGTH = 3 * 1024 * 1024  # Meta's webhook bodies are at most 3 MB
     RQ_QUEUES = ("webhooks", "sends", "default")
@@ -165,6 +168,7 @@ def finalize(config: dict) -> dict:
             if not config.get(name):
                 raise ConfigError(f"{name} is not set; it is required when FLOWAPP_ENV=production")
         config["SESSION_COOKIE_SECURE"] = True
+        config["REMEMBER_COOKIE_SECURE"] = True
     if not config.get("DATABASE_URL"):
         config["DATABASE_URL"] = f"sqlite:///{instance / 'flowapp.db'}"
     config["DATABASE_URL"] = normalize_database_url(config["DATABASE_URL"])

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from flowapp import ConfigError, create_app
+from tests import live
 
 
 def test_importing_the_package_builds_nothing():
@@ -60,6 +61,31 @@ def test_production_start_fails_with_one_clear_line_from_the_command_line(tmp_pa
     assert result.returncode != 0
     assert "SECRET_KEY is not set" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_production_start_under_gunicorn_stops_instead_of_restarting_workers(tmp_path):
+    """`gunicorn wsgi:app` in production without SECRET_KEY exits non-zero with the one line,
+    rather than rebooting its workers in a loop."""
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "FLOWAPP_ENV": "production",
+        "APP_SECRET": "x" * 10,
+        "WEBHOOK_VERIFY_TOKEN": "y" * 10,
+        "INSTANCE_PATH": str(tmp_path),
+        "LOG_DIR": str(tmp_path),
+    }
+    port = live.free_port()
+    result = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2", "wsgi:app"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=live.ROOT,
+    )
+    assert result.returncode != 0
+    assert "Flowapp cannot start: SECRET_KEY is not set" in result.stderr
+    assert result.stderr.count("Booting worker") <= 2  # each worker booted once, none again
 
 
 def test_development_generates_and_keeps_secrets(make_app, tmp_path):

@@ -9,24 +9,29 @@ PATTERN = r"^\s*(?:\d+\s*[smhdw]\s*)+$|^\s*\d+\s*$"
 _PART = re.compile(r"(\d+)\s*([smhdw])")
 _WHOLE = re.compile(PATTERN)
 DAY = UNITS["d"]
+MINIMUM = 1
 
 
 def parse_duration(value: int | str) -> int:
     """Seconds in `value`: an integer, "90" (seconds), or units s/m/h/d/w, combinable ("1h30m").
 
-    Raises ValueError for anything else, including negative numbers and booleans.
+    The one rule for every duration a graph holds, whichever way it is written: at least one
+    second (0, "0" and "0s" alike are refused). Raises ValueError for anything else, including
+    booleans.
     """
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise ValueError(f"{value!r} is not a duration (use seconds or text like 15m, 2h, 3d)")
-    if isinstance(value, int):
-        if value < 0:
-            raise ValueError(f"{value} is negative: a duration cannot be")
-        return value
-    if not _WHOLE.match(value):
+    if isinstance(value, str) and not _WHOLE.match(value):
         raise ValueError(f"{value!r} is not a duration (use seconds or text like 15m, 2h, 3d)")
-    if value.strip().isdigit():
-        return int(value)
-    return sum(int(amount) * UNITS[unit] for amount, unit in _PART.findall(value))
+    if isinstance(value, int):
+        seconds = value
+    elif value.strip().isdigit():
+        seconds = int(value)
+    else:
+        seconds = sum(int(amount) * UNITS[unit] for amount, unit in _PART.findall(value))
+    if seconds < MINIMUM:
+        raise ValueError(f"must be at least {MINIMUM} second (got {value!r})")
+    return seconds
 
 
 def seconds_or_none(value: object) -> int | None:

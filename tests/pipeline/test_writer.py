@@ -13,9 +13,10 @@ from flowapp.pipeline.writer import GroupCommitWriter
 
 
 @pytest.fixture
-def live_app(make_app, tmp_path, redis):
-    """An app on its own database (group commit writes on its own connection, outside any test rollback)."""
-    app = make_app(DATABASE_URL=f"sqlite:///{tmp_path / 'writer.db'}", INTAKE_GROUP_COMMIT=True)
+def live_app(make_app, live_database_url, redis):
+    """An app on its own database (group commit writes on its own connection, outside any test
+    rollback): a SQLite file, or a fresh PostgreSQL database when the suite runs on PostgreSQL."""
+    app = make_app(DATABASE_URL=live_database_url, INTAKE_GROUP_COMMIT=True)
     with app.app_context():
         upgrade(directory=str(app.config["MIGRATIONS_DIR"]))
     return app

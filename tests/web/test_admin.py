@@ -46,3 +46,17 @@ def test_changes_must_come_from_flowapps_own_pages(logged_in, redis):
     accepted = logged_in.post(f"/admin/rq/job/{job.id}/delete", headers={"Origin": "http://localhost"})
     assert accepted.status_code == 200
     assert Queue("default", connection=redis).count == 0
+
+
+def test_compacting_an_empty_queue_is_fine(logged_in, redis):
+    """ "Compact" on a queue with nothing in it answers OK (RQ's rename would fail on the missing list);
+    on a queue with a deleted job it removes the dead id and keeps the live ones in order."""
+    same_site = {"Origin": "http://localhost"}
+    empty = logged_in.post("/admin/rq/queue/nothing-here/compact", headers=same_site)
+    assert empty.status_code == 200 and empty.get_json() == {"status": "OK"}
+    queue = Queue("compact-me", connection=redis)
+    first, dead, last = (queue.enqueue("flowapp.jobs.system.ping", str(n)) for n in range(3))
+    redis.delete(dead.key)  # its hash is gone; its id is still in the queue's list
+    full = logged_in.post("/admin/rq/queue/compact-me/compact", headers=same_site)
+    assert full.status_code == 200
+    assert queue.job_ids == [first.id, last.id]

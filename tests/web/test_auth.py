@@ -1,5 +1,7 @@
 """Login, logout, default-deny access and CSRF."""
 
+import re
+
 import pytest
 
 from flowapp.web.security import CONTENT_SECURITY_POLICY
@@ -128,3 +130,35 @@ def test_paused_sending_shows_an_alert_on_every_page(logged_in):
     settings.put("sending_paused", {"reason": "Access token expired.", "code": 190, "since": "now"})
     for path in ("/inbox/", "/automations/", "/settings/"):
         assert "Sending is paused." in logged_in.get(path).get_data(as_text=True)
+
+
+def test_remember_me_cookie_has_the_session_cookies_flags_in_production(
+    app, client, admin, make_app, monkeypatch
+):
+    """In production "Keep me logged in" sets a cookie that is Secure, HttpOnly and SameSite=Lax,
+    like the session cookie."""
+    production = make_app(FLOWAPP_ENV="production").config
+    cookie_settings = {
+        k: v for k, v in production.items() if k.startswith(("SESSION_COOKIE_", "REMEMBER_COOKIE_"))
+    }
+    assert production["REMEMBER_COOKIE_SECURE"] and production["SESSION_COOKIE_SECURE"]
+    for key, value in cookie_settings.items():  # the test app, configured as production configures
+        monkeypatch.setitem(app.config, key, value)
+    page = client.get("/login", base_url="https://localhost").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    response = client.post(
+        "/login",
+        data={
+            "email": admin.email,
+            "password": "correct horse battery",
+            "csrf_token": token,
+            "remember": "y",
+        },
+        base_url="https://localhost",
+        headers={"Referer": "https://localhost/login"},  # CSRF over HTTPS checks the referrer
+    )
+    assert response.status_code == 302
+    cookies = {h.split("=", 1)[0]: h for h in response.headers.getlist("Set-Cookie")}
+    for name in ("session", "remember_token"):
+        flags = cookies[name].lower()
+        assert "secure" in flags and "httponly" in flags and "samesite=lax" in flags, cookies[name]

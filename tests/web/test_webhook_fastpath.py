@@ -14,10 +14,11 @@ from tests.helpers import customer_message, encode, post_webhook
 
 
 @pytest.fixture
-def live_app(make_app, tmp_path, redis):
-    """Group commit on, on a database of its own (the writer commits outside any test rollback);
-    the stored credentials were read a moment ago, as in a process that has served requests."""
-    app = make_app(DATABASE_URL=f"sqlite:///{tmp_path / 'fast.db'}", INTAKE_GROUP_COMMIT=True)
+def live_app(make_app, live_database_url, redis):
+    """Group commit on, on a database of its own (the writer commits outside any test rollback):
+    a SQLite file, or a fresh PostgreSQL database when the suite runs on PostgreSQL. The stored
+    credentials were read a moment ago, as in a process that has served requests."""
+    app = make_app(DATABASE_URL=live_database_url, INTAKE_GROUP_COMMIT=True)
     with app.app_context():
         upgrade(directory=str(app.config["MIGRATIONS_DIR"]))
         credentials.apply(app, force=True)

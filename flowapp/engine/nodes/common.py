@@ -12,11 +12,12 @@ VARIABLE = {
     "pattern": r"^[A-Za-z_][A-Za-z0-9_]{0,63}$",
     "description": "a name of letters, digits and _, not starting with a digit",
 }
+# The value's rule (at least one second, however it is written) is parse_duration's, applied by the
+# validator to every setting with this schema: one parser, one rule.
 DURATION = {
     "type": ["integer", "string"],
-    "minimum": 1,
     "pattern": DURATION_PATTERN,
-    "description": "seconds, or a number with s, m, h, d or w (90s, 15m, 2h, 3d, 1w)",
+    "description": "seconds (at least 1), or a number with s, m, h, d or w (90s, 15m, 2h, 3d, 1w)",
 }
 
 

@@ -9,8 +9,11 @@ from functools import cache
 from jsonschema import Draft202012Validator
 
 from flowapp.engine.conform import compile_schema
+from flowapp.engine.durations import PATTERN as DURATION_PATTERN
+from flowapp.engine.durations import parse_duration
 from flowapp.engine.issues import Issue
 from flowapp.engine.jsonerrors import describe, field_path
+from flowapp.engine.nodes.common import DURATION
 from flowapp.engine.nodes.messages import supplied_counts
 from flowapp.engine.registry import NODE_TYPES, NodeType
 from flowapp.engine.templating import compile_check, expression_check
@@ -48,6 +51,21 @@ def _schema_issues(node_id: str, node_type: NodeType, config: dict) -> list[Issu
         field = field_path(path)
         if field not in reported:
             issues.append(Issue("error", node_id, field, message))
+    return issues
+
+
+def _duration_issues(node_id: str, node_type: NodeType, config: dict) -> list[Issue]:
+    """Every duration setting through parse_duration: one rule, whether it is 0 or "0s"."""
+    issues = []
+    for key, schema in node_type.config_schema.get("properties", {}).items():
+        value = config.get(key)
+        if schema is not DURATION or value is None or isinstance(value, bool):
+            continue
+        if isinstance(value, int) or (isinstance(value, str) and re.match(DURATION_PATTERN, value)):
+            try:
+                parse_duration(value)
+            except ValueError as exc:
+                issues.append(Issue("error", node_id, key, str(exc)))
     return issues
 
 
@@ -135,6 +153,7 @@ def node_issues(view: View, known: dict) -> list[Issue]:
         if node_type is None or not isinstance(config, dict):
             continue  # the schema reported the unknown type or the missing config
         issues += _schema_issues(node_id, node_type, config)
+        issues += _duration_issues(node_id, node_type, config)
         issues += _own_checks(node_id, node_type, config)
         issues += _text_issues(node_id, node_type, config)
         issues += _reference_issues(node_id, node_type, config, known)
