@@ -29,6 +29,8 @@ MAX_ROW_ID = 200
 MAX_LIST_BODY = 4096
 MAX_CAPTION = 1024
 MAX_CONTACT_CARDS = 5  # Meta's spec: ContactsMessage.contacts maxItems
+# Meta's message ids: "wamid." then base64 (with URL-safe variants and padding).
+WAMID = re.compile(r"^wamid\.[A-Za-z0-9+/=_-]+$")
 CONTACT_CARD_KEYS = frozenset({"addresses", "birthday", "emails", "name", "org", "phones", "urls"})
 HEADER_MEDIA = ("image", "video", "document")
 _PHONE_CHARS = re.compile(r"^\+?[0-9 ()\-.]+$")
@@ -208,8 +210,9 @@ def _media_source(field: str, link: object, media_id: object) -> dict:
     if bool(link) == bool(media_id):
         raise LimitError(field, "give exactly one of a link or a media id")
     if link:
-        if not isinstance(link, str) or not link.startswith(("https://", "http://")):
-            raise LimitError(f"{field}.link", "must be an http(s) URL")
+        # Meta fetches media links over HTTPS only (CLOUD_API.md, media); an http:// link fails there.
+        if not isinstance(link, str) or not link.startswith("https://") or len(link) <= len("https://"):
+            raise LimitError(f"{field}.link", "must be an https:// URL")
         return {"link": link}
     if not isinstance(media_id, str) or not media_id.strip():
         raise LimitError(f"{field}.id", "must be a media id string")
@@ -263,7 +266,7 @@ def reaction(to: str, message_id: str, emoji: str) -> dict:
     """React to `message_id` with `emoji`; "" removes our reaction."""
     if not isinstance(emoji, str) or emoji != emoji.strip() or len(emoji) > 16:
         raise LimitError("emoji", "must be one emoji, or '' to remove the reaction")
-    content = {"message_id": _identifier("message_id", message_id, 512), "emoji": emoji}
+    content = {"message_id": _wamid("message_id", message_id), "emoji": emoji}
     return _message(to, "reaction", content, None)
 
 
@@ -272,7 +275,7 @@ def mark_read(message_id: str, *, typing_indicator: bool = False) -> dict:
     body: dict = {
         "messaging_product": "whatsapp",
         "status": "read",
-        "message_id": _identifier("message_id", message_id, 512),
+        "message_id": _wamid("message_id", message_id),
     }
     if typing_indicator:
         body["typing_indicator"] = {"type": "text"}
@@ -288,7 +291,7 @@ def _message(to: str, kind: str, content: dict | list, reply_to: str | None) -> 
         kind: content,
     }
     if reply_to is not None:
-        body["context"] = {"message_id": _identifier("reply_to", reply_to, 512)}
+        body["context"] = {"message_id": _wamid("reply_to", reply_to)}
     return body
 
 
@@ -297,6 +300,15 @@ def _text(field: str, value: object, limit: int | None = None) -> str:
         raise LimitError(field, "must not be empty")
     if limit is not None and len(value) > limit:
         raise LimitError(field, f"at most {limit} characters, not {len(value)}")
+    return value
+
+
+def _wamid(field: str, value: object) -> str:
+    """A WhatsApp message id ("wamid." and base64): reactions, replies and read receipts name one,
+    and Meta refuses anything else after the message was queued."""
+    value = _identifier(field, value, 512)
+    if not WAMID.match(value):
+        raise LimitError(field, "must be a WhatsApp message id (wamid.…)")
     return value
 
 

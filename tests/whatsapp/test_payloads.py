@@ -386,3 +386,43 @@ def test_media_rules_cover_every_kind():
     assert set(payloads.MEDIA_RULES) == {"audio", "document", "image", "sticker", "video"}
     assert payloads.MEDIA_RULES["video"]["max_bytes"] == 16 * 1024 * 1024
     assert "audio/aac" in payloads.MEDIA_RULES["audio"]["mime_types"]
+
+
+@pytest.mark.parametrize(
+    ("build", "field"),
+    [
+        (lambda: payloads.media("15551230001", "image", link="http://example.com/a.jpg"), "media.link"),
+        (lambda: payloads.media("15551230001", "image", link="https://"), "media.link"),
+        (lambda: payloads.location("15551230001", "north", 1.0), "latitude"),
+        (lambda: payloads.location("15551230001", float("nan"), 1.0), "latitude"),
+        (lambda: payloads.reaction("15551230001", "not-a-wamid", "👍"), "message_id"),
+        (lambda: payloads.reaction("15551230001", "wamid. spaces", "👍"), "message_id"),
+        (lambda: payloads.text("15551230001", "hi", reply_to="123"), "reply_to"),
+        (lambda: payloads.mark_read("abc"), "message_id"),
+    ],
+    ids=[
+        "http link",
+        "empty https link",
+        "latitude text",
+        "latitude NaN",
+        "reaction id",
+        "spaced id",
+        "reply",
+        "read",
+    ],
+)
+def test_what_meta_would_refuse_is_refused_before_queueing(build, field):
+    """Media over plain http, coordinates that are not numbers, ids that are not wamids: refused
+    here, naming the field, instead of failing at Meta after being queued."""
+    with pytest.raises(LimitError) as refused:
+        build()
+    assert refused.value.field == field
+
+
+def test_real_wamids_pass():
+    """Ids as Meta sends them (base64 after "wamid.", padding included) are accepted."""
+    body = payloads.reaction(
+        "15551230001", "wamid.HBgLMTU1NTEyMzAwMDEVAgARGBI5QTNDQTVCM0Q0Q0Q2RTY3RTcA", "👍"
+    )
+    assert body["reaction"]["message_id"].startswith("wamid.")
+    assert payloads.mark_read("wamid.HBgL-_+/=")["message_id"] == "wamid.HBgL-_+/="
