@@ -7,6 +7,7 @@ importing this module or creating an app never opens a connection.
 from __future__ import annotations
 
 import logging
+import time
 
 from flask import Flask, current_app
 from flask_htmx import HTMX
@@ -16,6 +17,8 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.session import Session as FlaskSession
 from flask_wtf.csrf import CSRFProtect
 from redis import Redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from rq import Queue
 from sqlalchemy import event
 
@@ -117,18 +120,61 @@ def _tune_sqlite(engine) -> None:
 
 
 def get_redis(app: Flask | None = None) -> Redis:
-    """The app's Redis client (created lazily; short timeouts so a dead Redis fails fast)."""
+    """The app's Redis client (created lazily).
+
+    Short timeouts and a single retry: a Redis that is down, or hung (accepting connections and
+    answering nothing), costs a caller about two seconds, not the library's default of several
+    retries of a longer timeout. Workers lengthen the timeout for RQ's blocking dequeue themselves.
+    """
     app = app or current_app._get_current_object()
     client = app.extensions.get("flowapp_redis")
     if client is None:
         client = Redis.from_url(
             app.config["REDIS_URL"],
-            socket_connect_timeout=2,
-            socket_timeout=5,
+            socket_connect_timeout=1,
+            socket_timeout=2,
+            retry=Retry(NoBackoff(), 1),
             health_check_interval=30,
         )
         app.extensions["flowapp_redis"] = client
     return client
+
+
+def redis_quick(app: Flask | None = None) -> Redis:
+    """A client that gives up after a second, without retrying: for health checks (so /healthz
+    answers within a load balancer's patience when Redis hangs) and for what can do without Redis
+    (the API's rate limit)."""
+    app = app or current_app._get_current_object()
+    client = app.extensions.get("flowapp_redis_quick")
+    if client is None:
+        client = Redis.from_url(
+            app.config["REDIS_URL"], socket_connect_timeout=1, socket_timeout=1, retry=Retry(NoBackoff(), 0)
+        )
+        app.extensions["flowapp_redis_quick"] = client
+    return client
+
+
+# After Redis failed (down or hung), what can do without it (webhook intake's announcements, the
+# API's rate limit) skips it for this long instead of paying a timeout on every request. Per process.
+REDIS_BACKOFF_SECONDS = 5.0
+_redis_down_until = 0.0
+
+
+def redis_usable() -> bool:
+    """False for a few seconds after a Redis call failed in this process."""
+    return time.monotonic() >= _redis_down_until
+
+
+def redis_failed() -> None:
+    """A Redis call failed: skip Redis where possible for REDIS_BACKOFF_SECONDS."""
+    global _redis_down_until
+    _redis_down_until = time.monotonic() + REDIS_BACKOFF_SECONDS
+
+
+def redis_answered() -> None:
+    """Redis answered (a worker's job ran): stop skipping it."""
+    global _redis_down_until
+    _redis_down_until = 0.0
 
 
 # The queues, in the order a worker serves them:

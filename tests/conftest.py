@@ -117,9 +117,10 @@ def close_app(application) -> None:
     writer = application.extensions.get("flowapp_intake_writer")
     if writer is not None:
         writer.close()
-    client = application.extensions.get("flowapp_redis")
-    if client is not None:
-        client.close()
+    for name in ("flowapp_redis", "flowapp_redis_quick"):
+        client = application.extensions.get(name)
+        if client is not None:
+            client.close()
     with application.app_context():
         db.engine.dispose()
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flowapp.extensions import db
+from flowapp.extensions import db, redis_answered
 from flowapp.pipeline import intake, pumps, recovery
 from flowapp.pipeline.ready import Slot
 from flowapp.services import statuses
@@ -21,7 +21,7 @@ def wake_inbound() -> bool:
 def sweep_inbound() -> int:
     """Periodic: announce every event that waits in the database (Redis was down or flushed, a
     worker died). Returns how many contacts and lanes were announced."""
-    intake.redis_answered()  # the sweep runs in a worker, so Redis answered moments ago
+    redis_answered()  # the sweep runs in a worker, so Redis answered moments ago
     statuses.apply_overtaken()
     intake.route_stored()  # events stored before routing existed (waiting across an upgrade)
     work = recovery.waiting_work()

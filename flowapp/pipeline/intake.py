@@ -15,14 +15,13 @@ import hashlib
 import json
 import logging
 import os
-import time
 
 from flask import Flask, current_app
 from redis.exceptions import RedisError
 from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from flowapp.extensions import db
+from flowapp.extensions import db, redis_failed, redis_usable
 from flowapp.models import WebhookEvent, utcnow
 from flowapp.pipeline import pumps
 from flowapp.pipeline.writer import GroupCommitWriter
@@ -42,10 +41,6 @@ COLUMNS = (
     "contact_key",
     "phone_number_id",
 )
-# After Redis fails, intake stops trying it for this long: each try would cost a connect timeout,
-# and Meta's webhooks must be answered fast. The sweep catches up.
-REDIS_BACKOFF_SECONDS = 5.0
-_redis_down_until = 0.0
 _INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
@@ -159,9 +154,9 @@ def _insert_statement(dialect: str):
 
 def announce(rows: list[dict]) -> bool:
     """Tell the workers about stored events: their contacts become ready, the bulk lane is raised,
-    and a pump starts if a slot is free. False (logged) when Redis is unavailable."""
-    global _redis_down_until
-    if not rows or time.monotonic() < _redis_down_until:
+    and a pump starts if a slot is free. False (logged) when Redis is unavailable: then intake skips
+    it for a few seconds (Meta's webhooks must be answered fast) and the sweep catches up."""
+    if not rows or not redis_usable():
         return False
     contacts = [(r["phone_number_id"], r["contact_key"], r["id"]) for r in rows if r["lane"] == CONTACT]
     try:
@@ -169,16 +164,10 @@ def announce(rows: list[dict]) -> bool:
         if slot is not None:
             pumps.start(slot)
     except (RedisError, OSError) as exc:
-        _redis_down_until = time.monotonic() + REDIS_BACKOFF_SECONDS
+        redis_failed()
         log.error("redis unavailable; stored webhooks wait for the sweep (%s)", type(exc).__name__)
         return False
     return True
-
-
-def redis_answered() -> None:
-    """Redis works again (the sweep runs in a worker): stop skipping it."""
-    global _redis_down_until
-    _redis_down_until = 0.0
 
 
 def route_stored(limit: int = 1000) -> int:

@@ -8,7 +8,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from flowapp.extensions import db, get_redis
+from flowapp.extensions import db, redis_quick
 
 log = logging.getLogger("flowapp.health")
 
@@ -30,7 +30,7 @@ def _database() -> dict:
 
 def _redis() -> dict:
     try:
-        get_redis().ping()
+        redis_quick().ping()
         return {"ok": True}
     except (RedisError, OSError) as exc:
         log.error("health: redis unreachable: %s", type(exc).__name__)

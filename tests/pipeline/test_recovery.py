@@ -5,6 +5,7 @@ import time
 from redis import Redis
 from sqlalchemy import func, select
 
+from flowapp import extensions
 from flowapp.extensions import db
 from flowapp.jobs.inbound import sweep_inbound, wake_inbound
 from flowapp.models import Contact, Message, WebhookEvent
@@ -61,9 +62,9 @@ def test_events_stored_while_redis_was_down_are_swept(app, session, redis, monke
     monkeypatch.setitem(
         app.extensions, "flowapp_redis", Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
     )
-    monkeypatch.setattr(intake, "_redis_down_until", 0.0)
+    monkeypatch.setattr(extensions, "_redis_down_until", 0.0)
     store(customer_message(text="while down"))
-    assert intake._redis_down_until > 0
+    assert extensions._redis_down_until > 0
     monkeypatch.setitem(app.extensions, "flowapp_redis", redis)
     assert sweep_inbound() == 1
     run_pumps(app)

@@ -4,6 +4,7 @@ import json
 
 from sqlalchemy import func, select
 
+from flowapp import extensions
 from flowapp.extensions import db
 from flowapp.models import WebhookEvent
 from flowapp.whatsapp.signature import sign
@@ -131,18 +132,16 @@ def test_redis_down_still_answers_200(app, client, monkeypatch):
     """With Redis unreachable the event is stored, Meta gets 200, and the sweep will enqueue it."""
     from redis import Redis
 
-    from flowapp.pipeline import intake
-
     monkeypatch.setitem(
         app.extensions, "flowapp_redis", Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
     )
-    monkeypatch.setattr(intake, "_redis_down_until", 0.0)
+    monkeypatch.setattr(extensions, "_redis_down_until", 0.0)
     response = post_webhook(client, customer_message())
     assert response.status_code == 200
     assert response.get_json()["pending"] is True
     event = db.session.get(WebhookEvent, response.get_json()["event_id"])
     assert event.processed_at is None
-    assert intake._redis_down_until > 0  # it tried, and backs off instead of slowing every webhook
+    assert extensions._redis_down_until > 0  # it tried, and backs off instead of slowing every webhook
 
 
 def test_injection_needs_login(client):

@@ -8,7 +8,7 @@ import time
 from flask import current_app, g, request
 from redis.exceptions import RedisError
 
-from flowapp.extensions import get_redis
+from flowapp.extensions import redis_failed, redis_quick, redis_usable
 from flowapp.web.api.common import api_error
 
 log = logging.getLogger("flowapp.http")
@@ -24,20 +24,22 @@ def check(key: str):
 
     Fixed window: at most API_RATE_LIMIT per calendar minute (a burst of twice that is possible
     across a minute's edge, which is acceptable for this purpose and costs one INCR per request).
-    If Redis is down the request goes through: the API must not fail because its limiter does.
+    If Redis is down or hung the request goes through: the API must not fail, or wait, because its
+    limiter does.
     """
     limit = int(current_app.config.get("API_RATE_LIMIT") or 0)
-    if limit <= 0:
+    if limit <= 0 or not redis_usable():
         return None
     now = time.time()
     window = int(now // WINDOW)
     redis_key = f"flowapp:api:rate:{key}:{window}"
     try:
-        pipe = get_redis().pipeline()
+        pipe = redis_quick().pipeline()
         pipe.incr(redis_key)
         pipe.expire(redis_key, WINDOW + 5)
         used = int(pipe.execute()[0])
     except (RedisError, OSError):
+        redis_failed()  # the next requests skip the limiter for a few seconds instead of waiting too
         log.warning("API rate limit not checked: Redis does not answer")
         return None
     g.rate_limit = (limit, max(0, limit - used))
