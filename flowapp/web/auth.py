@@ -12,7 +12,7 @@ from wtforms import BooleanField, EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
 from flowapp.extensions import db
-from flowapp.services import users
+from flowapp.services import login_throttle, users
 from flowapp.web.security import public
 
 bp = Blueprint("auth", __name__)
@@ -34,13 +34,20 @@ def login():
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
+        wait = login_throttle.wait_seconds(form.email.data, request.remote_addr)
+        if wait:
+            # Refused before the password is looked at: guessing gets no faster by trying harder.
+            flash(f"Too many failed attempts. Try again in {wait} seconds.", "error")
+            return render_template("auth/login.html", form=form), 429, {"Retry-After": str(wait)}
         user = users.authenticate(form.email.data, form.password.data)
         if user is not None:
             db.session.commit()  # records last_login_at
+            login_throttle.succeeded(form.email.data)
             login_user(user, remember=form.remember.data)
             log.info("user %s logged in", user.id)
             return redirect(_safe_next(request.args.get("next")))
         log.warning("failed login for %s from %s", form.email.data, request.remote_addr)
+        login_throttle.failed(form.email.data, request.remote_addr)
         flash("That email and password do not match an active account.", "error")
         status = 401
     elif form.is_submitted():

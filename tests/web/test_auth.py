@@ -4,8 +4,9 @@ import re
 
 import pytest
 
+from flowapp.services import login_throttle
 from flowapp.web.security import CONTENT_SECURITY_POLICY
-from tests import factories
+from tests import factories, live
 
 PAGES = ["/automations/", "/inbox/", "/analytics/", "/settings/", "/"]
 
@@ -162,3 +163,66 @@ def test_remember_me_cookie_has_the_session_cookies_flags_in_production(
     for name in ("session", "remember_token"):
         flags = cookies[name].lower()
         assert "secure" in flags and "httponly" in flags and "samesite=lax" in flags, cookies[name]
+
+
+def _attempt(client, email, password):
+    token = factories.csrf_token(client)
+    return client.post("/login", data={"email": email, "password": password, "csrf_token": token})
+
+
+def _end_waits(redis):
+    """The running waits end now (as if their time had passed): no sleeping in tests."""
+    for key in redis.scan_iter("flowapp:login:*:wait"):
+        redis.pexpire(key, 1)
+    live.wait_for(lambda: not list(redis.scan_iter("flowapp:login:*:wait")), 5, "the waits to end")
+
+
+def test_guessing_a_password_gets_slower_and_the_owner_gets_back_in(client, admin, redis):
+    """Thirty wrong passwords in a row: five are answered, then each attempt is refused with 429
+    and Retry-After while its wait runs, the right password included; once the wait is over the
+    right password works, and it clears the count."""
+    answers = [_attempt(client, admin.email, f"wrong-{n}") for n in range(30)]
+    codes = [a.status_code for a in answers]
+    assert codes[:6] == [401] * 6  # the sixth failure starts the first wait (1 s)
+    # Each later password check had to wait out a doubling wait (1, 2, 4 ... s): however slow the
+    # machine, a few of the 24 attempts at most reached it; the rest were refused unchecked.
+    assert codes.count(401) <= 11 and codes.count(429) >= 19 and set(codes) == {401, 429}
+    refused = [a for a in answers if a.status_code == 429]
+    assert all(1 <= int(a.headers["Retry-After"]) <= 60 for a in refused)
+    assert "Too many failed attempts" in refused[-1].get_data(as_text=True)
+    assert _attempt(client, admin.email, "correct horse battery").status_code == 429
+    _end_waits(redis)
+    assert _attempt(client, admin.email, "correct horse battery").status_code == 302
+    assert not redis.exists("flowapp:login:account:" + login_throttle._account(admin.email) + ":count")
+
+
+def test_waits_grow_and_stop_at_a_minute(session, redis):
+    """1, 2, 4 ... seconds after the free attempts, never more than a minute per account."""
+    from flowapp.services import login_throttle as throttle
+
+    waits = []
+    for _ in range(15):
+        waits.append(throttle.failed("someone@example.com", None))
+    assert waits[:5] == [0] * 5
+    assert waits[5:12] == [1, 2, 4, 8, 16, 32, 60] and set(waits[12:]) == {60}
+
+
+def test_one_address_trying_many_accounts_is_slowed_too(client, redis, session):
+    """Twenty failures from one address, each on another account: the address must then wait."""
+    codes = [_attempt(client, f"nobody{n}@example.com", "guess").status_code for n in range(22)]
+    assert codes[:20] == [401] * 20 and codes[21] == 429
+
+
+def test_without_redis_logins_are_not_throttled(app, client, admin, monkeypatch):
+    """Redis down: no throttling (an outage must not lock everyone out); logins still work."""
+    from flowapp import extensions
+
+    monkeypatch.setitem(app.config, "REDIS_URL", "redis://127.0.0.1:1/0")
+    monkeypatch.setitem(app.extensions, "flowapp_redis_quick", None)
+    try:
+        assert all(_attempt(client, admin.email, "wrong").status_code == 401 for _ in range(8))
+        assert _attempt(client, admin.email, "correct horse battery").status_code == 302
+    finally:
+        extensions.redis_answered()
+        if app.extensions.get("flowapp_redis_quick") is not None:
+            app.extensions["flowapp_redis_quick"].close()
