@@ -7,13 +7,16 @@ trying harder. A real user is never locked out for longer than a minute by someo
 password from elsewhere, and a successful login clears the account's count. Failures are
 forgotten fifteen minutes after the last one.
 
-Counts live in Redis (the quick client). Without Redis logins are not throttled rather than
-refused: an outage must not lock everyone out.
+Only public client addresses are counted: behind a reverse proxy every request seems to come from
+the proxy's private address, and counting that would let one guesser slow everyone down (the
+per-account limit still applies). Counts live in Redis (the quick client). Without Redis logins
+are not throttled rather than refused: an outage must not lock everyone out.
 """
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import logging
 
 from redis.exceptions import RedisError
@@ -80,8 +83,18 @@ def succeeded(email: str) -> None:
 
 def _subjects(email: str, address: str | None):
     yield "account", _account(email)
-    if address:
+    if address and _public(address):
         yield "address", address
+
+
+def _public(address: str) -> bool:
+    """Whether an address names one client. Behind a proxy every request comes from the proxy's
+    (private or loopback) address: counting it would let one guesser slow everyone down."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return ip.is_global
 
 
 def _account(email: str) -> str:

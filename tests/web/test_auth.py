@@ -208,9 +208,17 @@ def test_waits_grow_and_stop_at_a_minute(session, redis):
 
 
 def test_one_address_trying_many_accounts_is_slowed_too(client, redis, session):
-    """Twenty failures from one address, each on another account: the address must then wait."""
-    codes = [_attempt(client, f"nobody{n}@example.com", "guess").status_code for n in range(22)]
+    """Twenty failures from one public address, each on another account: the address must then
+    wait. A private address (a reverse proxy's, which every request would share) is not counted."""
+    public = {"REMOTE_ADDR": "93.184.216.34"}  # a global address (documentation ranges are not)
+    codes = []
+    for n in range(22):
+        token = factories.csrf_token(client)
+        data = {"email": f"nobody{n}@example.com", "password": "guess", "csrf_token": token}
+        codes.append(client.post("/login", data=data, environ_base=public).status_code)
     assert codes[:20] == [401] * 20 and codes[21] == 429
+    proxied = [_attempt(client, f"other{n}@example.com", "guess").status_code for n in range(22)]
+    assert proxied == [401] * 22  # from 127.0.0.1: only each account is counted
 
 
 def test_without_redis_logins_are_not_throttled(app, client, admin, monkeypatch):
