@@ -32,6 +32,11 @@ EMPTY_GRAPH = {
 STATUSES = ("draft", "active", "paused")
 
 
+# The longest name and description (docs/api.md "Limits"; the name column holds 200).
+MAX_NAME = 200
+MAX_DESCRIPTION = 2000
+
+
 class AutomationError(ValueError):
     """The request cannot be carried out; `issues` lists the problems (node and field named)."""
 
@@ -91,11 +96,10 @@ def create(
     user: User | None = None,
 ) -> Automation:
     """A new draft automation (flushed)."""
-    name = name.strip()
-    if not name:
-        raise AutomationError("Give the automation a name.")
+    name = _checked_name(name)
+    _check_description(description)
     automation = Automation(
-        name=name[:200],
+        name=name,
         description=description,
         trigger=trigger or {"type": "manual"},
         draft=well_formed(graph or EMPTY_GRAPH),
@@ -213,13 +217,34 @@ def delete(automation: Automation) -> None:
 
 
 def rename(automation: Automation, name: str) -> None:
-    """Give the automation a new name (flushed); refused when empty."""
+    """Give the automation a new name (flushed); refused when empty or too long."""
+    automation.name = _checked_name(name)
+    automation.updated_at = utcnow()
+    db.session.flush()
+
+
+def describe(automation: Automation, description: str) -> None:
+    """Set the automation's description (flushed); refused when too long."""
+    automation.description = _check_description(description or "")
+    automation.updated_at = utcnow()
+    db.session.flush()
+
+
+def _checked_name(name: str) -> str:
     name = (name or "").strip()
     if not name:
         raise AutomationError("Give the automation a name.")
-    automation.name = name[:200]
-    automation.updated_at = utcnow()
-    db.session.flush()
+    if len(name) > MAX_NAME:
+        raise AutomationError(f"A name has at most {MAX_NAME} characters, not {len(name)}.")
+    return name
+
+
+def _check_description(description: str) -> str:
+    if len(description) > MAX_DESCRIPTION:
+        raise AutomationError(
+            f"A description has at most {MAX_DESCRIPTION} characters, not {len(description)}."
+        )
+    return description
 
 
 def export_document(automation: Automation) -> dict:

@@ -178,3 +178,35 @@ def test_a_value_of_the_wrong_type_is_a_400_naming_its_field(api, path, body, fi
     assert response.status_code == 400, response.get_json()
     error = response.get_json()["error"]
     assert error["code"] == "invalid_request" and error["field"] == field, error
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field"),
+    [
+        ("post", "/api/automations", {"name": "x" * 100_000}, "name"),
+        ("post", "/api/automations", {"name": "ok", "description": "d" * 2001}, "description"),
+        ("post", "/api/contacts", {"wa_id": "15551230009", "display_name": "n" * 257}, "display_name"),
+        ("post", "/api/contacts", {"wa_id": "15551230009", "tags": ["t" * 65]}, "tags.0"),
+        ("post", "/api/contacts", {"wa_id": "15551230009", "fields": {"note": "v" * 1001}}, "fields.note"),
+    ],
+)
+def test_text_over_its_documented_maximum_is_a_400_naming_it(api, method, path, body, field):
+    """Every text field has a maximum in the OpenAPI document; longer is refused, not cut."""
+    response = api._call(method, path, json=body)
+    assert response.status_code == 400, response.get_json()
+    assert response.get_json()["error"]["field"] == field
+
+
+def test_the_web_form_refuses_a_name_too_long_instead_of_cutting_it(logged_in):
+    """Renaming from the list with 100,000 characters answers 422 with the reason; nothing saved."""
+    from flowapp.services import automations
+
+    automation = automations.create("Short", trigger={"type": "manual"})
+    db.session.commit()
+    token = factories.csrf_token(logged_in, "/automations/")
+    response = logged_in.post(
+        f"/automations/{automation.id}/rename", data={"name": "x" * 100_000, "csrf_token": token}
+    )
+    assert response.status_code == 422 and "at most 200 characters" in response.get_data(as_text=True)
+    db.session.refresh(automation)
+    assert automation.name == "Short"

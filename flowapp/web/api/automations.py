@@ -78,12 +78,9 @@ def update_automation(automation_id: int):
     _check_types(data)
     try:
         if "name" in data:
-            name = (data["name"] or "").strip()
-            if not name:
-                raise automations.AutomationError("Give the automation a name.")
-            automation.name = name[:200]
+            automations.rename(automation, data["name"] or "")
         if "description" in data:
-            automation.description = data["description"] or ""
+            automations.describe(automation, data["description"] or "")
         if "priority" in data:
             automation.priority = data["priority"]
         if "graph" in data or "trigger" in data:
