@@ -23,7 +23,7 @@ from flowapp.web import (
     webhooks,
 )
 from flowapp.web.sessions import SessionInterface
-from flowapp.web.strict_json import StrictJSONProvider
+from flowapp.web.strict_json import StrictJSONProvider, refuse_bad_form_text
 
 NAV_ITEMS = (
     ("automations.index", "Automations", "⤳"),
@@ -47,6 +47,7 @@ def register_guards(app: Flask) -> None:
 def register_web(app: Flask) -> None:
     """Register every blueprint, error handler and template helper on `app`."""
     app.json = StrictJSONProvider(app)
+    app.before_request(refuse_bad_form_text)
     errors.init_app(app)
     for module in (auth, health, main, webhooks, automations, inbox, analytics, settings, sandbox, metrics):
         app.register_blueprint(module.bp)

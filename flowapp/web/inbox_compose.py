@@ -18,6 +18,7 @@ from flowapp.services import inbox, inbox_edits, inbox_thread, media_proxy, take
 from flowapp.services import templates as templates_service
 from flowapp.services.outbound import SendRefused, outside_window_reason, window_closes_at, window_open
 from flowapp.web.inbox_common import bp, changed, conditional, etag_for, get_conversation
+from flowapp.web.strict_json import large_body
 from flowapp.whatsapp.templates import PLACEHOLDER
 
 # A small picker of common emoji (no third-party widget, no CDN).
@@ -106,11 +107,12 @@ def send_message(conversation_id: int):
 
 @csrf.exempt
 @bp.post("/c/<int:conversation_id>/media")
+@large_body(media_proxy.MAX_UPLOAD_BYTES + 1024 * 1024)
 def upload_media(conversation_id: int):
     """Upload a file to Meta (checked against WhatsApp's media rules first), then send it."""
-    # Files may be far larger than the app's 3 MB request limit (set for webhooks): raise it for this
-    # route only, before anything reads the body, then check CSRF ourselves.
-    request.max_content_length = media_proxy.MAX_UPLOAD_BYTES + 1024 * 1024
+    # Files may be far larger than the app's 3 MB request limit (set for webhooks): the limit is
+    # raised for this route only (large_body) before anything reads the body; CSRF is checked here,
+    # after that.
     csrf.protect()
     conversation = get_conversation(conversation_id)
     caption = request.form.get("caption", "").strip()

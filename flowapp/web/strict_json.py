@@ -5,7 +5,9 @@ bad input gets the same clear 400 everywhere and a new endpoint cannot forget on
 - not JSON, or not an object;
 - NaN and Infinity (Python's json accepts them; browsers' JSON.parse does not, and they would come
   back out in responses);
-- text no database can store: NUL characters, and lone surrogates (not valid Unicode);
+- text no database can store or no name should hold: NUL and the other control characters but
+  tabs and line breaks, and lone surrogates (not valid Unicode); form fields and query arguments
+  get the same rule (refuse_bad_form_text);
 - nesting deeper than MAX_DEPTH (the decoder would otherwise hit Python's recursion limit).
 The limits are documented in docs/api.md ("Limits"). Answers are strict JSON too
 (StrictJSONProvider): a non-finite number in a response is a bug to fix, not something to send.
@@ -14,9 +16,13 @@ The limits are documented in docs/api.md ("Limits"). Answers are strict JSON too
 from __future__ import annotations
 
 import json
+import re
 
-from flask import Request
+from flask import Request, current_app, request
 from flask.json.provider import DefaultJSONProvider
+from werkzeug.datastructures import MultiDict
+
+from flowapp.web.errors import error_response
 
 MAX_DEPTH = 32
 
@@ -62,23 +68,58 @@ def unstorable(data) -> str | None:
             return f"{path} is nested more than {MAX_DEPTH} levels deep."
         if isinstance(value, dict):
             for key, item in value.items():
-                if (reason := _bad_text(key)) is not None:
+                if (reason := bad_text(key)) is not None:
                     return f"A key in {path} {reason}."
                 stack.append((item, f"{path}.{key}", depth + 1))
         elif isinstance(value, list):
             stack.extend((item, f"{path}[{n}]", depth + 1) for n, item in enumerate(value))
-        elif isinstance(value, str) and (reason := _bad_text(value)) is not None:
+        elif isinstance(value, str) and (reason := bad_text(value)) is not None:
             return f"{path} {reason}."
     return None
 
 
-def _bad_text(text: str) -> str | None:
+def bad_text(text: str) -> str | None:
+    """Why a client's text cannot be taken (NUL, another control character, a lone surrogate), or
+    None. Tabs and line breaks are text; the other C0 controls are not, in a name or a message."""
     if "\x00" in text:
         return "contains a NUL character"
+    if CONTROL.search(text):
+        return "contains a control character (only tabs and line breaks are allowed)"
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
         return "contains a lone surrogate (not valid Unicode)"
+    return None
+
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+CONTROL = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def large_body(max_bytes: int):
+    """Mark a view that takes bodies beyond MAX_CONTENT_LENGTH (file uploads): the limit is raised
+    before anything reads the body, the form check below included."""
+
+    def mark(view):
+        view.max_body = max_bytes
+        return view
+
+    return mark
+
+
+def refuse_bad_form_text():
+    """Before every request: form fields and query arguments get the same rule as JSON text, so
+    no form can store what PostgreSQL refuses (NUL) or what no name should hold."""
+    limit = getattr(current_app.view_functions.get(request.endpoint), "max_body", None)
+    if limit:
+        request.max_content_length = limit
+    # Only form bodies are parsed here: a JSON body (the webhook's, the API's) is read by its view.
+    form = request.form if request.mimetype in FORM_TYPES else MultiDict()
+    for source, values in (("form", form), ("query", request.args)):
+        for key, value in values.items(multi=True):
+            reason = bad_text(key) or bad_text(value)
+            if reason is not None:
+                return error_response(400, "invalid_text", f"The {source} field {key[:40]!r} {reason}.")
     return None
 
 

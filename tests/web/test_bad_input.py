@@ -210,3 +210,29 @@ def test_the_web_form_refuses_a_name_too_long_instead_of_cutting_it(logged_in):
     assert response.status_code == 422 and "at most 200 characters" in response.get_data(as_text=True)
     db.session.refresh(automation)
     assert automation.name == "Short"
+
+
+@pytest.mark.parametrize("text", ["a\x00b", "bell\x07", "esc\x1b[31m"], ids=["NUL", "bell", "escape"])
+def test_every_form_and_query_refuses_control_characters(app, logged_in, text):
+    """Every page that takes a form (POST) or a query (GET), walked with a control character in a
+    field: 400 invalid_text, never a 500 (PostgreSQL cannot store NUL) and never stored."""
+    token = factories.csrf_token(logged_in, "/settings/")
+    posts = gets = 0
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith(("/api/", "/webhooks/", "/static/", "/admin/rq")) or rule.arguments:
+            continue
+        if "POST" in (rule.methods or ()):
+            response = logged_in.post(rule.rule, data={"name": text, "csrf_token": token})
+            assert response.status_code == 400, (rule.rule, response.status_code)
+            posts += 1
+        if "GET" in (rule.methods or ()):
+            response = logged_in.get(rule.rule, query_string={"q": text})
+            assert response.status_code == 400, (rule.rule, response.status_code)
+            gets += 1
+    assert posts >= 3 and gets >= 5
+
+
+def test_tabs_and_line_breaks_are_text(logged_in):
+    """The rule refuses control characters, not the white space people type."""
+    response = logged_in.get("/inbox/", query_string={"q": "two\twords\r\nand a line"})
+    assert response.status_code == 200
