@@ -182,6 +182,9 @@ def parse_csv(text: str) -> tuple[list[str], list[dict]]:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
+    # A cell as long as the whole file is read, and then refused as that row's problem (the csv
+    # module's own limit, 128 KB, would refuse the whole file instead).
+    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
     # Universal newlines: a file saved with bare carriage returns (old Mac Excel) reads as lines.
     reader = csv.reader(io.StringIO(text, newline=None), dialect)
     try:
