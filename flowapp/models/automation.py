@@ -25,7 +25,10 @@ class Automation(Base):
     priority: Mapped[int] = mapped_column(Integer, default=0)
     # The graph being edited. Publishing copies it into a new AutomationVersion.
     draft: Mapped[dict] = mapped_column(JSONType, default=dict)
-    # Bumped on every draft save; a save based on an older revision is a conflict (another tab).
+    # The automation's revision: SQLAlchemy bumps it on every change to the row (the draft, the name,
+    # the status...) and its UPDATE carries `WHERE draft_revision = <the one read>`, so two writers
+    # racing cannot both win. A client sends the revision it read; an older one is a conflict (409).
+    # The column keeps its first name: the API has always shown it as "draft_revision".
     draft_revision: Mapped[int] = mapped_column(Integer, default=0)
     published_version_id: Mapped[int | None] = mapped_column(
         ForeignKey("automation_versions.id", use_alter=True, ondelete="SET NULL")
@@ -45,6 +48,8 @@ class Automation(Base):
         foreign_keys=[published_version_id], post_update=True
     )
     created_by: Mapped[User | None] = relationship()
+
+    __mapper_args__ = {"version_id_col": draft_revision}
 
     def __repr__(self) -> str:
         return f"<Automation {self.id} {self.name!r} {self.status}>"

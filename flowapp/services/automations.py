@@ -10,7 +10,8 @@ from __future__ import annotations
 import copy
 from dataclasses import asdict
 
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
+from sqlalchemy.orm.exc import StaleDataError
 
 from flowapp import engine
 from flowapp.extensions import db
@@ -46,11 +47,21 @@ class AutomationError(ValueError):
 
 
 class DraftConflict(AutomationError):
-    """The draft changed since the editor loaded it (another tab saved)."""
+    """The automation changed since the client read it (another tab, another person, an API client).
 
-    def __init__(self, automation: Automation):
+    Every change bumps the revision (`Automation.draft_revision`); a change based on an older one is
+    refused rather than silently undoing the other.
+    """
+
+    def __init__(self, automation_id: int):
         super().__init__("This automation was changed elsewhere since you opened it.")
-        self.automation = automation
+        self.automation_id = automation_id
+
+
+def current_revision(automation_id: int) -> int | None:
+    """The stored revision (None once deleted): what a conflict answer tells the client to start from.
+    Call it after rolling back the refused change."""
+    return db.session.scalar(select(Automation.draft_revision).where(Automation.id == automation_id))
 
 
 def issues_as_dicts(issues: list[engine.Issue]) -> list[dict]:
@@ -111,28 +122,80 @@ def create(
     return automation
 
 
-def save_draft(
-    automation: Automation, graph: dict, *, trigger: dict | None = None, base_revision: int | None = None
-) -> list[engine.Issue]:
-    """Store a new draft (flushed) and return its issues. Raises DraftConflict or AutomationError."""
+def expect_revision(automation: Automation, base_revision: int | None) -> None:
+    """Raise DraftConflict when the client's revision is not the stored one (None: it sent none)."""
     if base_revision is not None and base_revision != automation.draft_revision:
-        raise DraftConflict(automation)
-    automation.draft = well_formed(graph)
+        raise DraftConflict(automation.id)
+
+
+def _flush(automation: Automation) -> None:
+    """Write the change; a writer that changed the row since it was read makes this a conflict."""
+    automation_id = inspect(automation).identity[0]  # without a load (which would flush first)
+    automation.updated_at = utcnow()
+    try:
+        db.session.flush()
+    except StaleDataError:
+        raise DraftConflict(automation_id) from None
+
+
+def update(
+    automation: Automation,
+    *,
+    base_revision: int | None = None,
+    name: str | None = None,
+    description: str | None = None,
+    priority: int | None = None,
+    graph: dict | None = None,
+    trigger: dict | None = None,
+    status: str | None = None,
+) -> list[engine.Issue]:
+    """Change any of the automation's fields (None: left as it is) as one revision, flushed, and
+    return the draft's issues. Raises DraftConflict, or AutomationError naming what is refused."""
+    expect_revision(automation, base_revision)
+    if name is not None:
+        automation.name = _checked_name(name)
+    if description is not None:
+        automation.description = _check_description(description)
+    if priority is not None:
+        automation.priority = priority
+    if graph is not None:
+        automation.draft = well_formed(graph)
     if trigger is not None:
         automation.trigger = trigger
-    automation.draft_revision += 1
-    automation.updated_at = utcnow()
-    db.session.flush()
+    if status is not None:
+        if status not in STATUSES:
+            raise AutomationError(f"Unknown status {status!r}.")
+        if status == "active" and automation.published_version_id is None:
+            raise AutomationError("Publish the automation before activating it.")
+        automation.status = status
+    _flush(automation)
     return check(automation.draft, automation.trigger)
 
 
+def save_draft(
+    automation: Automation,
+    graph: dict,
+    *,
+    trigger: dict | None = None,
+    name: str | None = None,
+    base_revision: int | None = None,
+) -> list[engine.Issue]:
+    """Store a new draft (flushed) and return its issues. Raises DraftConflict or AutomationError."""
+    return update(automation, graph=graph, trigger=trigger, name=name, base_revision=base_revision)
+
+
 def publish(
-    automation: Automation, user: User | None = None, *, confirm_warnings: bool = True
+    automation: Automation,
+    user: User | None = None,
+    *,
+    confirm_warnings: bool = True,
+    base_revision: int | None = None,
 ) -> AutomationVersion:
     """Freeze the draft as a new immutable version and make it the one new runs use (flushed).
 
     Refused while the validator reports errors; warnings need `confirm_warnings`.
     """
+    expect_revision(automation, base_revision)
     issues = check(automation.draft, automation.trigger)
     errors = [i for i in issues if i.level == "error"]
     if errors:
@@ -155,32 +218,28 @@ def publish(
     )
     db.session.add(version)
     db.session.flush()
-    automation.published_version = version
+    # The column, not the relationship: its post-update would be a second UPDATE (a second revision).
+    automation.published_version_id = version.id
     if automation.status == "draft":
         automation.status = "active"
-    automation.updated_at = utcnow()
-    db.session.flush()
+    _flush(automation)
+    db.session.expire(automation, ["published_version"])
     return version
 
 
-def restore(automation: Automation, version: AutomationVersion) -> None:
+def restore(automation: Automation, version: AutomationVersion, *, base_revision: int | None = None) -> None:
     """Make an old version's graph the draft again (flushed); publishing it makes a new version."""
     if version.automation_id != automation.id:
         raise AutomationError("That version belongs to another automation.")
+    expect_revision(automation, base_revision)
     automation.draft = copy.deepcopy(version.graph)
     automation.trigger = copy.deepcopy(version.trigger)
-    automation.draft_revision += 1
-    db.session.flush()
+    _flush(automation)
 
 
-def set_status(automation: Automation, status: str) -> None:
+def set_status(automation: Automation, status: str, *, base_revision: int | None = None) -> None:
     """Activate or pause. Activating needs a published version."""
-    if status not in STATUSES:
-        raise AutomationError(f"Unknown status {status!r}.")
-    if status == "active" and automation.published_version_id is None:
-        raise AutomationError("Publish the automation before activating it.")
-    automation.status = status
-    db.session.flush()
+    update(automation, status=status, base_revision=base_revision)
 
 
 def duplicate(automation: Automation, user: User | None = None) -> Automation:
@@ -208,26 +267,22 @@ def waiting_runs(automation: Automation) -> int:
     )
 
 
-def delete(automation: Automation) -> None:
+def delete(automation: Automation, *, base_revision: int | None = None) -> None:
     """Delete an automation, its versions and runs (the messages it sent stay)."""
+    expect_revision(automation, base_revision)
+    automation_id = automation.id
     automation.published_version = None
-    db.session.flush()
+    _flush(automation)
     db.session.delete(automation)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except StaleDataError:
+        raise DraftConflict(automation_id) from None
 
 
-def rename(automation: Automation, name: str) -> None:
+def rename(automation: Automation, name: str, *, base_revision: int | None = None) -> None:
     """Give the automation a new name (flushed); refused when empty or too long."""
-    automation.name = _checked_name(name)
-    automation.updated_at = utcnow()
-    db.session.flush()
-
-
-def describe(automation: Automation, description: str) -> None:
-    """Set the automation's description (flushed); refused when too long."""
-    automation.description = _check_description(description or "")
-    automation.updated_at = utcnow()
-    db.session.flush()
+    update(automation, name=name or "", base_revision=base_revision)
 
 
 def _checked_name(name: str) -> str:

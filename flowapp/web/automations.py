@@ -16,7 +16,7 @@ from sqlalchemy import select
 from flowapp.extensions import db, htmx
 from flowapp.models import Automation
 from flowapp.services import automations, examples, stats
-from flowapp.web.automations_common import bp, get_automation, vary_on_htmx
+from flowapp.web.automations_common import CHANGED_ELSEWHERE, bp, form_revision, get_automation, vary_on_htmx
 from flowapp.web.automations_views import trigger_summary
 
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
@@ -129,15 +129,22 @@ def rename_form(automation_id: int):
 
 @bp.post("/<int:automation_id>/rename")
 def rename(automation_id: int):
-    """Rename; answers the list row (the editor ignores it)."""
+    """Rename from the list; answers the row (409 with the current row when it changed meanwhile)."""
     automation = get_automation(automation_id)
     try:
-        automations.rename(automation, request.form.get("name", ""))
+        automations.rename(automation, request.form.get("name", ""), base_revision=form_revision())
     except automations.AutomationError as exc:
-        db.session.rollback()
-        return _row(automation, str(exc), 422)
+        return _refused_row(automation_id, exc)
     db.session.commit()
     return _row(automation)
+
+
+def _refused_row(automation_id: int, exc: automations.AutomationError):
+    db.session.rollback()
+    automation = get_automation(automation_id)
+    if isinstance(exc, automations.DraftConflict):
+        return _row(automation, CHANGED_ELSEWHERE, 409)
+    return _row(automation, str(exc), 422)
 
 
 @bp.post("/<int:automation_id>/status")
@@ -145,10 +152,9 @@ def set_status(automation_id: int):
     """Activate or pause; answers the row (with the reason when refused)."""
     automation = get_automation(automation_id)
     try:
-        automations.set_status(automation, request.form.get("status", ""))
+        automations.set_status(automation, request.form.get("status", ""), base_revision=form_revision())
     except automations.AutomationError as exc:
-        db.session.rollback()
-        return _row(automation, str(exc), 422)
+        return _refused_row(automation_id, exc)
     db.session.commit()
     return _row(automation)
 
@@ -156,12 +162,14 @@ def set_status(automation_id: int):
 @bp.get("/<int:automation_id>/delete")
 def confirm_delete(automation_id: int):
     """The confirmation, saying how many runs are waiting in this automation."""
-    automation = get_automation(automation_id)
+    return _confirmation(get_automation(automation_id))
+
+
+def _confirmation(automation: Automation, error: str | None = None, status: int = 200):
     template = "automations/_delete.html" if htmx else "automations/delete.html"
-    response = Response(
-        render_template(template, automation=automation, waiting=automations.waiting_runs(automation))
-    )
-    return vary_on_htmx(response)
+    waiting = automations.waiting_runs(automation)
+    page = render_template(template, automation=automation, waiting=waiting, error=error)
+    return vary_on_htmx(Response(page, status))
 
 
 @bp.post("/<int:automation_id>/delete")
@@ -169,7 +177,11 @@ def delete(automation_id: int):
     """Delete the automation with its versions and runs (the messages it sent stay)."""
     automation = get_automation(automation_id)
     name = automation.name
-    automations.delete(automation)
+    try:
+        automations.delete(automation, base_revision=form_revision())
+    except automations.DraftConflict:
+        db.session.rollback()
+        return _confirmation(get_automation(automation_id), CHANGED_ELSEWHERE + " Delete it still?", 409)
     db.session.commit()
     flash(f"Deleted “{name}”.")
     return redirect(url_for("automations.index"))

@@ -24,6 +24,19 @@ def get_automation(automation_id: int) -> Automation:
     return automation
 
 
+def form_revision() -> int | None:
+    """The revision a form was rendered with (its hidden "revision" field); None when it has none."""
+    raw = request.form.get("revision", "")
+    if raw == "":
+        return None
+    if not raw.isdigit() or len(raw) > 10:
+        abort(400, "revision must be a whole number.")
+    return int(raw)
+
+
+CHANGED_ELSEWHERE = "It was changed elsewhere since you opened it; this is how it is now."
+
+
 def json_body() -> dict:
     """The request's JSON object, or a 400 that says what is wrong (web/strict_json.py)."""
     try:

@@ -1,15 +1,16 @@
 """The editor page and what its canvas saves and loads: drafts, publishing, versions, diffs.
 
 The canvas talks JSON with these routes (graphs are data, not markup); the panels around it are
-server-rendered fragments. A draft save carries the revision the editor started from, so a save
-from a stale tab is answered 409 with the newer draft and the person chooses.
+server-rendered fragments. Every change the editor makes (a draft save, which carries the name too,
+publishing, restoring a version) carries the revision the editor holds, so a change from a stale
+tab is answered 409 with the current draft and the person chooses.
 """
 
 from __future__ import annotations
 
 import time
 
-from flask import jsonify, render_template, request, url_for
+from flask import abort, jsonify, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -30,6 +31,8 @@ def _draft_payload(automation, issues=None) -> dict:
     if issues is None:
         issues = automations.check(automation.draft, automation.trigger)
     return {
+        "name": automation.name,
+        "automation_status": automation.status,
         "graph": automation.draft,
         "trigger": automation.trigger,
         "trigger_summary": trigger_summary(automation.trigger),
@@ -53,7 +56,6 @@ def _urls(automation_id: int) -> dict:
         "simulator_start",
         "runs",
         "stats_overlay",
-        "rename",
         "edit",
     )
     return {name: url_for(f"automations.{name}", automation_id=automation_id) for name in endpoints}
@@ -96,31 +98,27 @@ def draft(automation_id: int):
 
 @bp.post("/<int:automation_id>/draft")
 def save_draft(automation_id: int):
-    """Save the canvas: {"graph", "trigger", "base_revision"} -> the new revision and the problems.
+    """Save the canvas: {"graph", "trigger", "name", "base_revision"} -> the new revision and the
+    problems.
 
-    409 when another tab saved since `base_revision` (the body has that draft); 422 when the graph
-    is not a well-formed document. Server-Timing says how long the save and validation took.
+    409 when the automation changed since `base_revision` (the body has the current draft); 422 when
+    the graph is not a well-formed document or the name is refused. Server-Timing says how long the
+    save and validation took.
     """
     started = time.perf_counter()
     automation = get_automation(automation_id)
     body = json_body()
-    base = body.get("base_revision")
+    name = body.get("name")
     try:
         issues = automations.save_draft(
             automation,
             body.get("graph"),
             trigger=body.get("trigger") if isinstance(body.get("trigger"), dict) else None,
-            base_revision=base if isinstance(base, int) else None,
+            name=name if isinstance(name, str) else None,
+            base_revision=_revision(body, "base_revision"),
         )
     except automations.DraftConflict:
-        db.session.rollback()
-        current = get_automation(automation_id)
-        return json_error(
-            409,
-            "This automation was changed in another tab or by someone else.",
-            conflict=True,
-            **_draft_payload(current),
-        )
+        return _conflict(automation_id)
     except automations.AutomationError as exc:
         db.session.rollback()
         return json_error(422, str(exc), issues=automations.issues_as_dicts(exc.issues))
@@ -132,6 +130,7 @@ def _saved(automation, issues, started: float):
     """The answer to a save, with the time it took in Server-Timing (the benchmark reads it)."""
     response = jsonify(
         revision=automation.draft_revision,
+        name=automation.name,
         issues=automations.issues_as_dicts(issues),
         issues_html=_issues_html(automation, issues),
         trigger_summary=trigger_summary(automation.trigger),
@@ -150,10 +149,15 @@ def publish(automation_id: int):
     """
     automation = get_automation(automation_id)
     body = json_body()
-    if body.get("revision") != automation.draft_revision:
-        return json_error(409, "Save your changes before publishing (the draft changed).", conflict=True)
     try:
-        version = automations.publish(automation, current_user, confirm_warnings=bool(body.get("confirm")))
+        version = automations.publish(
+            automation,
+            current_user,
+            confirm_warnings=bool(body.get("confirm")),
+            base_revision=_revision(body, "revision", required=True),
+        )
+    except automations.DraftConflict:
+        return _conflict(automation_id)
     except automations.AutomationError as exc:
         db.session.rollback()
         has_errors = any(issue.level == "error" for issue in exc.issues)
@@ -162,7 +166,31 @@ def publish(automation_id: int):
         )
     db.session.commit()
     return jsonify(
-        version=version.number, status=automation.status, message=f"Published version {version.number}."
+        version=version.number,
+        status=automation.status,
+        revision=automation.draft_revision,
+        message=f"Published version {version.number}.",
+    )
+
+
+def _revision(body: dict, key: str, *, required: bool = False) -> int | None:
+    """The revision the editor sent; a 400 when it is not a whole number (or missing but required)."""
+    value = body.get(key)
+    if value is None and not required:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        abort(400, f"{key} must be the revision the editor holds (a whole number).")
+    return value
+
+
+def _conflict(automation_id: int):
+    """409 with the current draft, so the editor can offer "load theirs" or "keep mine"."""
+    db.session.rollback()
+    return json_error(
+        409,
+        "This automation was changed in another tab or by someone else.",
+        conflict=True,
+        **_draft_payload(get_automation(automation_id)),
     )
 
 
@@ -182,6 +210,7 @@ def versions(automation_id: int):
 def restore(automation_id: int, number: int):
     """Make a version's graph and trigger the draft again; answers the new draft."""
     automation = get_automation(automation_id)
+    body = json_body() if request.get_data() else {}  # {"base_revision"}; read first: a bad body is 400
     version = db.session.scalar(
         select(AutomationVersion).where(
             AutomationVersion.automation_id == automation.id, AutomationVersion.number == number
@@ -189,7 +218,10 @@ def restore(automation_id: int, number: int):
     )
     if version is None:
         return json_error(404, f"There is no version {number}.")
-    automations.restore(automation, version)
+    try:
+        automations.restore(automation, version, base_revision=_revision(body, "base_revision"))
+    except automations.DraftConflict:
+        return _conflict(automation_id)
     db.session.commit()
     return jsonify({**_draft_payload(automation), "message": f"Version {number} restored as the draft."})
 

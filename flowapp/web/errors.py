@@ -6,8 +6,10 @@ import logging
 
 from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from flowapp.extensions import db
 from flowapp.web.requests_log import current_request_id
 
 log = logging.getLogger("flowapp.errors")
@@ -15,6 +17,7 @@ log = logging.getLogger("flowapp.errors")
 
 def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(StaleDataError, _stale)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unhandled)
 
@@ -53,6 +56,16 @@ def _csrf_error(exc: CSRFError):
     log.warning("CSRF check failed on %s %s: %s", request.method, request.path, exc.description)
     return error_response(
         400, "csrf_failed", "The form expired or came from another site. Reload and try again."
+    )
+
+
+def _stale(exc: StaleDataError):
+    # A row with a revision (an automation) changed between this request's read and its write, and
+    # the view did not expect it: the change is refused, never half-applied over the other one.
+    db.session.rollback()
+    log.info("conflicting write on %s %s: %s", request.method, request.path, exc)
+    return error_response(
+        409, "conflict", "This was changed elsewhere at the same time. Reload and try again."
     )
 
 

@@ -9,6 +9,15 @@
     // Flask-WTF reads this header, so every state-changing HTMX request carries the token.
     event.detail.headers["X-CSRFToken"] = csrfToken();
   });
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    // Fragments answered 409 (changed elsewhere: here is how it is now) or 422 (refused, with the
+    // reason) are meant to be shown, like a 200; htmx leaves error answers out by default.
+    var status = event.detail.xhr.status;
+    if (status === 409 || status === 422) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
   document.addEventListener("htmx:afterRequest", function (event) {
     // Forms marked data-reset-on-success clear themselves once the server accepted them.
     var form = event.detail.elt;

@@ -7,7 +7,7 @@ import { showConnections } from "./editor/connections.js";
 import { clipboardDocument, clone, freeId, pastedNodes } from "./editor/graph.js";
 import { History } from "./editor/history.js";
 import { clearPath, clearStats, markIssues, showPath, showStats } from "./editor/overlays.js";
-import { allowErrorSwaps, Panels } from "./editor/panels.js";
+import { Panels } from "./editor/panels.js";
 import { Saver } from "./editor/save.js";
 import { Selection } from "./editor/select.js";
 import { bindKeys } from "./editor/keys.js";
@@ -35,7 +35,7 @@ class Editor {
       url: this.urls.save_draft,
       revision: data.revision,
       indicator: $("#save-state"),
-      snapshot: () => this.history.current(),
+      snapshot: () => ({ ...this.history.current(), name: this.nameToSave() }),
       saved: (answer) => this.saved(answer),
       conflict: (answer) => this.conflicted(answer),
     });
@@ -46,7 +46,35 @@ class Editor {
     this.canvas.fit();
     this.bindToolbar();
     this.bindPalette();
+    this.bindName();
     bindKeys(this);
+  }
+
+  // The name is saved with the draft (one revision, no race with the canvas); an empty name is not
+  // sent, and the field says why.
+  bindName() {
+    const input = $("#automation-name");
+    input.form.addEventListener("submit", (event) => event.preventDefault());
+    input.addEventListener("change", () => {
+      if (input.reportValidity()) this.saver.changed();
+    });
+  }
+
+  nameToSave() {
+    const input = $("#automation-name");
+    return input.checkValidity() ? input.value.trim() : null;
+  }
+
+  showHeader(name, status) {
+    if (name) {
+      $("#automation-name").value = name;
+      document.title = name + " · Editor";
+    }
+    if (status) {
+      const badge = $("#automation-status");
+      badge.textContent = status;
+      badge.className = "badge badge-" + status;
+    }
   }
 
   snapshot() {
@@ -245,6 +273,7 @@ class Editor {
   // The problem list and the jumps from it (or from a run's steps) to nodes.
 
   saved(answer) {
+    document.title = answer.name + " · Editor"; // not the field: the person may be typing in it
     this.issues = answer.issues;
     this.showIssues(answer.issues, answer.issues_html);
   }
@@ -376,7 +405,6 @@ class Editor {
 }
 
 function boot() {
-  allowErrorSwaps();
   const data = JSON.parse(document.getElementById("editor-data").textContent);
   const editor = new Editor(data);
   // A handle for the browser tests and the benchmark (the round trip reads serialize()).

@@ -251,7 +251,7 @@ def editor_data(client, automation_id):
 def test_editor_page_embeds_the_draft_views_palette_and_urls(logged_in, automation):
     """The editor page carries the draft, each node's ports and summary, the palette and its URLs."""
     data = editor_data(logged_in, automation.id)
-    assert data["graph"] == GRAPH and data["trigger"] == TRIGGER and data["revision"] == 0
+    assert data["graph"] == GRAPH and data["trigger"] == TRIGGER and data["revision"] == 1
     assert data["views"]["hi"]["ports"] == ["next"] and data["views"]["start"]["inputs"] == 0
     assert data["views"]["hi"]["summary"] == 'Send "Hi {{ contact.name }}"'
     assert [entry["type"] for entry in data["palette"]][:2] == ["start", "send_text"]
@@ -267,11 +267,11 @@ def test_save_draft_returns_the_revision_and_the_problems(logged_in, token, auto
         logged_in,
         f"/automations/{automation.id}/draft",
         token,
-        json={"graph": graph, "trigger": TRIGGER, "base_revision": 0},
+        json={"graph": graph, "trigger": TRIGGER, "base_revision": 1},
     )
     assert response.status_code == 200
     body = response.get_json()
-    assert body["revision"] == 1
+    assert body["revision"] == 2
     assert {"level": "error", "node": "hi", "field": "text", "message": "is required"} in body["issues"]
     assert 'data-issue-node="hi"' in body["issues_html"]
     assert re.match(r'app;desc="save and validate";dur=[\d.]+', response.headers["Server-Timing"])
@@ -280,17 +280,17 @@ def test_save_draft_returns_the_revision_and_the_problems(logged_in, token, auto
 
 def test_save_from_a_stale_revision_is_a_conflict(logged_in, token, automation):
     """A save based on an older revision answers 409 with the stored draft; the stored one is kept."""
-    post(logged_in, f"/automations/{automation.id}/draft", token, json={"graph": GRAPH, "base_revision": 0})
+    post(logged_in, f"/automations/{automation.id}/draft", token, json={"graph": GRAPH, "base_revision": 1})
     mine = {**GRAPH, "nodes": GRAPH["nodes"][:1], "edges": []}
     response = post(
-        logged_in, f"/automations/{automation.id}/draft", token, json={"graph": mine, "base_revision": 0}
+        logged_in, f"/automations/{automation.id}/draft", token, json={"graph": mine, "base_revision": 1}
     )
     assert response.status_code == 409
     body = response.get_json()
-    assert body["conflict"] is True and body["revision"] == 1 and body["graph"] == GRAPH
+    assert body["conflict"] is True and body["revision"] == 2 and body["graph"] == GRAPH
     assert body["views"]["hi"]["ports"] == ["next"]
     kept = post(
-        logged_in, f"/automations/{automation.id}/draft", token, json={"graph": mine, "base_revision": 1}
+        logged_in, f"/automations/{automation.id}/draft", token, json={"graph": mine, "base_revision": 2}
     )
     assert kept.status_code == 200 and db.session.get(Automation, automation.id).draft == mine
 
@@ -301,17 +301,17 @@ def test_save_refuses_a_malformed_graph(logged_in, token, automation):
         logged_in,
         f"/automations/{automation.id}/draft",
         token,
-        json={"graph": {"spec_version": 2, "nodes": "x", "edges": []}, "base_revision": 0},
+        json={"graph": {"spec_version": 2, "nodes": "x", "edges": []}, "base_revision": 1},
     )
     assert response.status_code == 422 and response.get_json()["issues"]
-    assert db.session.get(Automation, automation.id).draft_revision == 0
+    assert db.session.get(Automation, automation.id).draft_revision == 1
     assert post(logged_in, f"/automations/{automation.id}/draft", token, data="nope").status_code == 400
 
 
 def test_get_draft(logged_in, automation):
     """The stored draft, as "load theirs" reads it."""
     body = logged_in.get(f"/automations/{automation.id}/draft").get_json()
-    assert body["graph"] == GRAPH and body["revision"] == 0 and body["trigger_summary"].startswith("Keyword")
+    assert body["graph"] == GRAPH and body["revision"] == 1 and body["trigger_summary"].startswith("Keyword")
 
 
 def test_publish_is_refused_while_there_are_errors(logged_in, token, session):
@@ -326,7 +326,7 @@ def test_publish_is_refused_while_there_are_errors(logged_in, token, session):
         },
     )
     db.session.commit()
-    response = post(logged_in, f"/automations/{broken.id}/publish", token, json={"revision": 0})
+    response = post(logged_in, f"/automations/{broken.id}/publish", token, json={"revision": 1})
     assert response.status_code == 422
     body = response.get_json()
     assert body["needs_confirmation"] is False and any(i["field"] == "text" for i in body["issues"])
@@ -335,16 +335,17 @@ def test_publish_is_refused_while_there_are_errors(logged_in, token, session):
 
 def test_publish_with_warnings_needs_a_confirmation(logged_in, token, automation):
     """Warnings (an open port) need "confirm"; then version 1 is created and the automation is active."""
-    response = post(logged_in, f"/automations/{automation.id}/publish", token, json={"revision": 0})
+    response = post(logged_in, f"/automations/{automation.id}/publish", token, json={"revision": 1})
     assert response.status_code == 422 and response.get_json()["needs_confirmation"] is True
     stale = post(
         logged_in, f"/automations/{automation.id}/publish", token, json={"revision": 5, "confirm": True}
     )
-    assert stale.status_code == 409
+    assert stale.status_code == 409 and stale.get_json()["conflict"] and stale.get_json()["revision"] == 1
     done = post(
-        logged_in, f"/automations/{automation.id}/publish", token, json={"revision": 0, "confirm": True}
+        logged_in, f"/automations/{automation.id}/publish", token, json={"revision": 1, "confirm": True}
     )
-    assert done.get_json() == {"version": 1, "status": "active", "message": "Published version 1."}
+    answer = {"version": 1, "status": "active", "revision": 2, "message": "Published version 1."}
+    assert done.get_json() == answer
 
 
 def test_versions_restore_and_diff(logged_in, token, automation):
@@ -367,6 +368,6 @@ def test_versions_restore_and_diff(logged_in, token, automation):
     assert diff["from"]["title"] == "Version 1" and diff["to"]["views"]["end"]["ports"] == []
     assert logged_in.get(f"/automations/{automation.id}/diff?from=9").status_code == 404
     restored = post(logged_in, f"/automations/{automation.id}/versions/1/restore", token)
-    assert restored.get_json()["graph"] == GRAPH and restored.get_json()["revision"] == 2
+    assert restored.get_json()["graph"] == GRAPH and restored.get_json()["revision"] == 4
     assert db.session.get(Automation, automation.id).draft == GRAPH
     assert post(logged_in, f"/automations/{automation.id}/versions/7/restore", token).status_code == 404

@@ -12,7 +12,7 @@ from flowapp.services import automations, broadcasts, examples, runner, stats
 from flowapp.services import contacts as contact_service
 from flowapp.web.api import bp
 from flowapp.web.api import serialize as show
-from flowapp.web.api.common import MAX_ID, ApiError, choice_arg, is_id, json_body, paginate, time_arg
+from flowapp.web.api.common import MAX_ID, ApiError, choice_arg, int_arg, is_id, json_body, paginate, time_arg
 
 
 def _issues(issues) -> list[dict]:
@@ -21,7 +21,8 @@ def _issues(issues) -> list[dict]:
 
 def _refused(exc: automations.AutomationError, status: int = 422) -> ApiError:
     if isinstance(exc, automations.DraftConflict):
-        return ApiError(409, "conflict", str(exc), revision=exc.automation.draft_revision)
+        db.session.rollback()
+        return ApiError(409, "conflict", str(exc), revision=automations.current_revision(exc.automation_id))
     return ApiError(status, "invalid_automation", str(exc), issues=_issues(exc.issues))
 
 
@@ -77,22 +78,17 @@ def update_automation(automation_id: int):
     data = json_body()
     _check_types(data)
     try:
-        if "name" in data:
-            automations.rename(automation, data["name"] or "")
-        if "description" in data:
-            automations.describe(automation, data["description"] or "")
-        if "priority" in data:
-            automation.priority = data["priority"]
-        if "graph" in data or "trigger" in data:
-            automations.save_draft(
-                automation,
-                data["graph"] if "graph" in data else automation.draft,
-                trigger=data.get("trigger"),
-                base_revision=data.get("base_revision"),
-            )
-        if "status" in data:
-            automations.set_status(automation, data["status"])
-        issues = automations.check(automation.draft, automation.trigger)
+        # One revision for the whole change; a stale client is refused whatever field it changes.
+        issues = automations.update(
+            automation,
+            base_revision=data.get("base_revision"),
+            name=(data["name"] or "") if "name" in data else None,
+            description=(data["description"] or "") if "description" in data else None,
+            priority=data.get("priority"),
+            graph=data.get("graph"),
+            trigger=data.get("trigger"),
+            status=data.get("status"),
+        )
     except automations.AutomationError as exc:
         raise _refused(exc) from None
     db.session.commit()
@@ -122,7 +118,10 @@ def _check_types(data: dict) -> None:
 @bp.delete("/automations/<id:automation_id>")
 def delete_automation(automation_id: int):
     """Delete an automation with its versions and runs (messages it sent stay)."""
-    automations.delete(_automation(automation_id))
+    try:
+        automations.delete(_automation(automation_id), base_revision=int_arg("base_revision"))
+    except automations.AutomationError as exc:
+        raise _refused(exc) from None
     db.session.commit()
     return "", 204
 
@@ -132,7 +131,7 @@ def publish(automation_id: int):
     """Freeze the draft as a new version that new runs use (422 with the issues while errors remain)."""
     automation = _automation(automation_id)
     try:
-        version = automations.publish(automation, g.api_user)
+        version = automations.publish(automation, g.api_user, base_revision=int_arg("base_revision"))
     except automations.AutomationError as exc:
         raise _refused(exc) from None
     db.session.commit()

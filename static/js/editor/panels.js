@@ -7,16 +7,6 @@ import { showConnections } from "./connections.js";
 
 const TABS = ["settings", "problems", "simulator", "versions", "runs"];
 
-export function allowErrorSwaps() {
-  // Fragments answered 422 carry the reason (a refused form, a run that is not waiting): show them.
-  document.addEventListener("htmx:beforeSwap", (event) => {
-    if (event.detail.xhr.status === 422) {
-      event.detail.shouldSwap = true;
-      event.detail.isError = false;
-    }
-  });
-}
-
 export class Panels {
   constructor(editor) {
     this.editor = editor;

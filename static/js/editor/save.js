@@ -1,5 +1,7 @@
 // Saving: autosave a moment after each edit, with the state always on screen. Every save sends
-// the revision it is based on; a 409 means another tab saved first, and the person chooses.
+// the revision it is based on; a 409 means the automation changed elsewhere first (another tab,
+// another person, the API), and the person chooses. The name is saved with the draft, so a rename
+// and a canvas edit never race each other for the same revision.
 
 const DELAY_MS = 900;
 const LABELS = {
@@ -61,6 +63,7 @@ export class Saver {
     this.dirty = false;
     this.show("saving");
     const body = { graph: snapshot.graph, trigger: snapshot.trigger, base_revision: this.revision };
+    if (snapshot.name) body.name = snapshot.name;
     this.inflight = postJSON(this.url, body)
       .then((answer) => this.answered(answer))
       .catch(() => {
@@ -85,13 +88,18 @@ export class Saver {
       this.show(this.dirty ? "unsaved" : "saved");
     } else if (status === 409) {
       this.dirty = true;
-      this.blocked = true;
-      this.show("conflict");
-      this.conflict(data);
+      this.conflicted(data);
     } else {
       this.dirty = true;
       this.show("error", data.error || "the server answered " + status);
     }
+  }
+
+  // Another change (publishing, restoring) was refused because the automation changed elsewhere.
+  conflicted(data) {
+    this.blocked = true;
+    this.show("conflict");
+    this.conflict(data);
   }
 
   // Save now (Ctrl+S, before publishing); true once nothing is left unsaved.

@@ -10,6 +10,7 @@ export function resolveConflict(editor, keepMine) {
   $("#conflict-dialog").close();
   const theirs = editor.theirs;
   if (!keepMine) {
+    editor.showHeader(theirs.name, theirs.automation_status);
     editor.canvas.render(theirs.graph, theirs.views);
     editor.trigger = theirs.trigger;
     editor.setSummary(theirs.trigger_summary);
@@ -27,11 +28,12 @@ export async function publish(editor, confirm) {
   const body = { revision: editor.saver.revision, confirm: Boolean(confirm) };
   const { ok, status, data } = await postJSON(editor.urls.publish, body);
   if (ok) {
+    editor.saver.revision = data.revision; // publishing is a change too
     editor.toast(data.message);
-    const badge = $("#automation-status");
-    badge.textContent = data.status;
-    badge.className = "badge badge-" + data.status;
+    editor.showHeader(null, data.status);
     if (!$("#panel-versions").hidden) editor.panels.show("versions");
+  } else if (status === 409) {
+    editor.saver.conflicted(data);
   } else if (status === 422 && data.needs_confirmation) {
     const items = data.issues.map((issue) => {
       const item = document.createElement("li");
@@ -48,8 +50,11 @@ export async function publish(editor, confirm) {
 
 export async function restoreVersion(editor, url, number) {
   if (!window.confirm("Make version " + number + " the draft? You can undo this.")) return;
-  await editor.saver.flush();
-  const { ok, data } = await postJSON(url, {});
+  if (!(await editor.saver.flush())) {
+    return editor.toast("Your changes are not saved yet, so nothing was restored.");
+  }
+  const { ok, status, data } = await postJSON(url, { base_revision: editor.saver.revision });
+  if (status === 409) return editor.saver.conflicted(data);
   if (!ok) return editor.toast(data.error || "Restoring failed.");
   editor.exitMode();
   editor.canvas.render(data.graph, data.views);
