@@ -36,10 +36,12 @@ def create_app(config: Any = None) -> Flask:
     app.config.update(settings)
     app.config.setdefault("MIGRATIONS_DIR", PROJECT_ROOT / "migrations")
 
-    from flowapp import extensions, logs
+    from flowapp import extensions, logs, transactions
     from flowapp.web import register_guards, register_web
 
     logs.setup_logging(app.config)
+    # A request is a reader or a writer before its first query (the login check loads the user).
+    transactions.init_app(app)
     # Request ids and the login check run before any extension's hook (an anonymous POST gets 401,
     # not a CSRF error), so they are registered first.
     register_guards(app)

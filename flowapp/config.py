@@ -106,6 +106,9 @@ class Config:
     API_CORS_ORIGINS = ""
     # A bearer token that may read /metrics without a session (for Prometheus); unset: admins only.
     METRICS_TOKEN: str | None = None
+    # A network call made while a database transaction is open (flowapp/transactions.py): "log" an
+    # error, or "strict": refuse it (the tests run strict, to find every such call).
+    TRANSACTION_GUARD = "log"
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     # "Keep me logged in" sets Flask-Login's remember cookie: the same flags as the session's.
@@ -150,6 +153,7 @@ class Config:
             "API_RATE_LIMIT": _env_int("API_RATE_LIMIT", cls.API_RATE_LIMIT),
             "API_CORS_ORIGINS": _env("API_CORS_ORIGINS", cls.API_CORS_ORIGINS),
             "METRICS_TOKEN": _env("METRICS_TOKEN"),
+            "TRANSACTION_GUARD": _env("TRANSACTION_GUARD", cls.TRANSACTION_GUARD),
         }
         return values
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from contextvars import ContextVar
 
 from flask import Flask, current_app
 from flask_htmx import HTMX
@@ -27,6 +28,9 @@ from flowapp.sqlite_gate import WriterGate
 
 # Execution option of the webhook intake's connections: on SQLite they begin before other writers.
 INTAKE_FIRST = "flowapp_intake_first"
+# False while a safe request (a reader) runs: its SQLite transactions begin DEFERRED, taking no lock.
+# Set by flowapp.transactions, which has the rules.
+WRITER: ContextVar[bool] = ContextVar("flowapp_writer", default=True)
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
@@ -62,25 +66,6 @@ def _after_commit(session) -> None:
         logging.getLogger("flowapp.database").exception("enqueueing %d jobs after commit failed", len(works))
 
 
-def end_transaction() -> None:
-    """Commit the session's transaction, keeping what it loaded, before waiting on the network.
-
-    On SQLite every transaction holds the database's write lock (BEGIN IMMEDIATE, below). A request
-    that kept it while calling out would stop every other writer meanwhile, and deadlock with a
-    call that comes back to us: the sandbox's phone posts our own webhook before it answers. Objects
-    stay loaded (not expired), so the view carries on with what it read; the next query opens a new
-    transaction.
-    """
-    session = db.session()
-    if not session.in_transaction():
-        return
-    expire, session.expire_on_commit = session.expire_on_commit, False
-    try:
-        session.commit()
-    finally:
-        session.expire_on_commit = expire
-
-
 def _after_rollback(session) -> None:
     session.info.pop("work", None)
 
@@ -90,9 +75,11 @@ def _tune_sqlite(engine) -> None:
 
     - WAL: readers never block the writer; NORMAL sync is safe against a crashed process.
     - foreign_keys: SQLite ignores ON DELETE CASCADE without it.
-    - BEGIN IMMEDIATE, issued by us instead of pysqlite: a transaction that reads then writes would
-      otherwise fail with "database is locked" when another process wrote in between, and pysqlite's
-      own transaction handling breaks SAVEPOINTs (SQLAlchemy's documented recipe).
+    - BEGIN issued by us instead of pysqlite, whose own transaction handling breaks SAVEPOINTs
+      (SQLAlchemy's documented recipe): IMMEDIATE for writers, because a transaction that reads
+      then writes would otherwise fail with "database is locked" when another process wrote in
+      between; DEFERRED for readers (safe requests), which then take no lock at all
+      (flowapp/transactions.py).
     - A file database gets a WriterGate: connections with the INTAKE_FIRST execution option (the
       webhook intake's writer) begin ahead of every other writer (see flowapp/sqlite_gate.py).
     """
@@ -109,7 +96,9 @@ def _tune_sqlite(engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        if gate is None:
+        if not WRITER.get() and not connection.get_execution_options().get(INTAKE_FIRST):
+            connection.exec_driver_sql("BEGIN")
+        elif gate is None:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
         elif connection.get_execution_options().get(INTAKE_FIRST):
             with gate.first():  # webhook intake: no other writer starts until we have the database

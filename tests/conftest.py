@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
 from flowapp import create_app
@@ -94,6 +95,8 @@ def base_config(database_url, redis_url, tmp_path_factory) -> dict:
         # Tests roll back one transaction per test; group commit writes on its own connection, so it
         # is exercised by its own test (tests/services/test_intake_writer.py) and the e2e tests.
         "INTAKE_GROUP_COMMIT": False,
+        # Any network call made while a database transaction is open fails the test.
+        "TRANSACTION_GUARD": "strict",
         **TEST_SECRETS,
     }
 
@@ -172,10 +175,24 @@ def redis(app):
     return client
 
 
+class CommittingClient(FlaskClient):
+    """Commits the test's session before each request, as a real client only ever sees committed
+    rows: the request starts with no transaction open and no writes pending (flowapp/transactions.py
+    refuses a network call or a unit of work with either). The outer transaction still undoes it all."""
+
+    def open(self, *args, **kwargs):
+        db.session.commit()
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def client(app, session, redis):
-    """A test client whose requests share the test's transaction."""
-    return app.test_client()
+    """A test client whose requests share the test's (outer) transaction."""
+    app.test_client_class = CommittingClient
+    try:
+        yield app.test_client()
+    finally:
+        app.test_client_class = None
 
 
 @pytest.fixture

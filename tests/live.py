@@ -41,6 +41,9 @@ def flask_env(**overrides) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FLOWAPP_", "DATABASE_URL", "REDIS_URL"))}
     env.update({k: str(v) for k, v in overrides.items() if v is not None})
     env.setdefault("LOG_CONSOLE", "false")
+    # A network call made while a database transaction is open fails (a logged error is looked for
+    # by the e2e tests' log checks, and the job or request fails).
+    env.setdefault("TRANSACTION_GUARD", "strict")
     return env
 
 

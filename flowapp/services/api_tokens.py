@@ -39,17 +39,25 @@ def create(user: User, name: str) -> tuple[ApiToken, str]:
 
 
 def authenticate(value: str) -> ApiToken | None:
-    """The live token with this plain value (its user active), or None. Records the use (flushed)."""
+    """The live token with this plain value (its user active), or None. Reads only."""
     if not value or not value.startswith(TOKEN_PREFIX) or len(value) > 200:
         return None
     token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == ApiToken.hash(value)))
     if token is None or token.revoked or not token.user.active:
         return None
-    now = utcnow()
-    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
-        token.last_used_at = now
-        db.session.flush()
     return token
+
+
+def use_to_record(token: ApiToken) -> bool:
+    """Whether this use should be written: the last one recorded is older than the resolution (a
+    minute), so a busy client costs one write a minute, not one per request."""
+    return token.last_used_at is None or utcnow() - token.last_used_at >= LAST_USED_RESOLUTION
+
+
+def record_use(token: ApiToken) -> None:
+    """Set the token's last use to now (flushed)."""
+    token.last_used_at = utcnow()
+    db.session.flush()
 
 
 def revoke(token: ApiToken) -> None:

@@ -37,7 +37,7 @@ from redis.exceptions import RedisError
 from rq import Queue
 from sqlalchemy import delete, select, update
 
-from flowapp import work
+from flowapp import transactions, work
 from flowapp.extensions import db, get_redis
 from flowapp.models import Contact, Conversation, Message, OutboxEntry, utcnow
 from flowapp.services import graph, outbox, statuses
@@ -151,6 +151,10 @@ def _hand_over(follow_up: work.Work | None) -> None:
 def _send_batch(ids, owner, pool, client, limiter, connection, report) -> bool:
     """Send one claimed batch. Returns False when draining must stop (sending paused)."""
     ready = _prepare(ids, connection, report)
+    # Preparing is a unit of its own (the refusals it wrote are committed): the sends that follow
+    # take seconds, and no transaction may wait on Meta (the pool's threads cannot be checked).
+    db.session.commit()
+    transactions.check_outbound("the Graph API (a batch of sends)")
     stop = threading.Event()
     results = list(pool.map(lambda item: _send_one(item, client, limiter, connection, stop), ready))
     _record(ready, results, report)

@@ -12,6 +12,7 @@ import logging
 
 from flask import current_app
 
+from flowapp import transactions
 from flowapp.models import utcnow
 from flowapp.services import credentials, settings
 from flowapp.whatsapp.client import GraphClient
@@ -36,6 +37,7 @@ def client() -> GraphClient:
             business_id=config.get("BUSINESS_ID") or "sandbox",
             base_url=config["GRAPH_API_URL"],
             version=config["GRAPH_API_VERSION"],
+            before_request=transactions.check_outbound,
         )
         app.extensions["flowapp_graph"] = cached
     return cached
@@ -57,12 +59,19 @@ def resume() -> None:
     settings.delete(PAUSE_KEY)
 
 
+def profile() -> dict:
+    """The number's profile as Meta has it (display number, verified name, quality, throughput)."""
+    graph_client = client()
+    transactions.before_network("asking Meta for the number's profile")
+    return graph_client.phone_number()
+
+
 def probe() -> bool:
     """While paused, ask Meta whether the token works again; resume if it does. True when sending runs."""
     if paused() is None:
         return True
     try:
-        client().phone_number()
+        profile()
     except GraphError as exc:
         log.info("token still refused (%s); sending stays paused", exc.code)
         return False

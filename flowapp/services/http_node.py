@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from flowapp import engine
+from flowapp import engine, transactions
 from flowapp.engine.urls import is_internal
 
 MAX_TIMEOUT = 30.0
@@ -28,6 +28,7 @@ def call(request: dict, *, allow_private: bool = False) -> dict:
     if problem:
         return {"status": None, "json": None, "error": problem}
     timeout = min(float(request.get("timeout") or 10), MAX_TIMEOUT)
+    transactions.check_outbound(urlsplit(url).netloc or url)
     body = request.get("body")
     kwargs = {"json": body} if isinstance(body, (dict, list)) else {"data": body.encode() if body else None}
     try:

@@ -10,6 +10,7 @@ from datetime import datetime
 from rq import Retry
 from sqlalchemy import and_, case, func, or_, select
 
+from flowapp import transactions
 from flowapp.extensions import db
 from flowapp.models import (
     AutomationLog,
@@ -230,8 +231,10 @@ def send_read_receipt(message_id: int) -> str:
     message = db.session.get(Message, message_id)
     if message is None or message.direction != "in" or not message.wamid:
         return "nothing to mark"
+    wamid = message.wamid
+    transactions.before_network("marking a message read")
     try:
-        return "marked" if graph.client().mark_read(message.wamid) else "refused"
+        return "marked" if graph.client().mark_read(wamid) else "refused"
     except GraphError as exc:
         if exc.disposition in (Disposition.RETRY, Disposition.RECIPIENT_BACKOFF):
             raise

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from redis.exceptions import RedisError
 
+from flowapp import transactions
 from flowapp.extensions import get_redis
 from flowapp.models import Message
 from flowapp.services import graph
@@ -83,6 +84,7 @@ def fetch(message: Message) -> Media:
     cached = _cache_get(f"inbox:media:{media['id']}")
     if cached is not None:
         return Media(cached[b"content"], cached[b"mime"].decode(), media.get("filename"))
+    transactions.before_network("downloading media from Meta")  # up to 18 s: hold nothing meanwhile
     try:
         content, mime_type = graph.client().download_media(media["id"], max_bytes=MAX_BYTES)
     except MediaTooLarge:
@@ -107,6 +109,7 @@ def info(message: Message) -> dict:
     cached = _cache_get(key)
     if cached is not None:
         return {"mime_type": cached[b"mime"].decode(), "size": int(cached[b"size"])}
+    transactions.before_network("asking Meta for a media's size")
     try:
         found = graph.client().media_info(media["id"])
     except (GraphError, NetworkError):
@@ -142,6 +145,7 @@ def upload(content: bytes, mime_type: str, filename: str) -> tuple[str, str]:
         check_media_file(kind, mime_type, len(content))
     except LimitError as exc:
         raise MediaError(422, exc.message) from None
+    transactions.before_network("uploading media to Meta")
     try:
         return kind, graph.client().upload_media(content, mime_type, filename or "file")
     except (GraphError, NetworkError) as exc:

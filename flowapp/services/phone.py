@@ -12,6 +12,7 @@ import requests
 from flask import current_app
 from sqlalchemy import select
 
+from flowapp import transactions
 from flowapp.extensions import db
 from flowapp.models import Contact, Conversation, Message
 
@@ -28,6 +29,8 @@ def _mock_url(path: str) -> str:
 
 def send(spec: dict) -> dict:
     """Have the customer send a message: {"from", "name", "text" | "button_reply" | "list_reply" ...}."""
+    # The mock posts our webhook before it answers: a transaction held here would wait on itself.
+    transactions.before_network("the sandbox's mock (inbound)")
     try:
         response = requests.post(_mock_url("/_mock/inbound"), json=spec, timeout=TIMEOUT)
     except requests.RequestException as exc:
@@ -47,6 +50,7 @@ def thread(wa_id: str) -> list[dict]:
 
 
 def _business_messages(wa_id: str) -> list[dict]:
+    transactions.before_network("the sandbox's mock (messages)")
     try:
         response = requests.get(
             _mock_url("/_mock/messages"), params={"to": wa_id, "limit": 200}, timeout=TIMEOUT

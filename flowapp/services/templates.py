@@ -11,6 +11,7 @@ import re
 
 from sqlalchemy import select
 
+from flowapp import transactions
 from flowapp.extensions import db
 from flowapp.models import MessageTemplate, utcnow
 from flowapp.whatsapp.client import GraphClient
@@ -23,8 +24,8 @@ _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
 
 def sync(client: GraphClient) -> dict[str, int]:
     """Fetch every template of the business account and upsert it (flushed). Returns counts."""
-    # Every page from Meta first, then the database: a transaction is not held open across the
-    # network (on SQLite it would hold the write lock meanwhile).
+    # Every page from Meta first, then the database: no transaction is held open across the network.
+    transactions.before_network("fetching templates from Meta")
     fetched = list(client.templates())
     seen = set()
     counts = {"created": 0, "updated": 0, "gone": 0}

@@ -12,7 +12,7 @@ import re
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from flowapp.extensions import csrf, db, end_transaction
+from flowapp.extensions import csrf, db
 from flowapp.models import Conversation, MessageTemplate
 from flowapp.services import inbox, inbox_edits, inbox_thread, media_proxy, takeover
 from flowapp.services import templates as templates_service
@@ -123,7 +123,6 @@ def upload_media(conversation_id: int):
         return _composer(conversation, outside_window_reason(conversation.contact), caption)
     data = upload.read()
     mime_type = upload.mimetype or "application/octet-stream"
-    end_transaction()  # no database lock held during the upload to Meta
     try:
         kind, media_id = media_proxy.upload(data, mime_type, upload.filename)
     except media_proxy.MediaError as exc:

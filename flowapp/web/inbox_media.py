@@ -10,7 +10,7 @@ import io
 
 from flask import abort, render_template, send_file
 
-from flowapp.extensions import db, end_transaction
+from flowapp.extensions import db
 from flowapp.models import Message
 from flowapp.services import media_proxy
 from flowapp.web.inbox_common import bp
@@ -30,7 +30,6 @@ def _message(message_id: int) -> Message:
 def media(message_id: int):
     """The message's media: images inline, anything else as a download."""
     message = _message(message_id)
-    end_transaction()  # no database lock held while Meta hands over the file
     try:
         found = media_proxy.fetch(message)
     except media_proxy.MediaError as exc:

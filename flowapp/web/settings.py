@@ -13,7 +13,7 @@ from flask_login import current_user
 from redis.exceptions import RedisError
 
 from flowapp import work
-from flowapp.extensions import db, end_transaction
+from flowapp.extensions import db
 from flowapp.services import credentials, graph, settings, templates, workers
 from flowapp.whatsapp.errors import GraphError
 
@@ -61,10 +61,8 @@ def general_values() -> dict:
 @bp.post("/templates/refresh")
 def refresh_templates():
     """Fetch the business account's message templates from Meta now."""
-    client = graph.client()
-    end_transaction()  # no database lock held while Meta answers; sync writes afterwards
     try:
-        counts = templates.sync(client)
+        counts = templates.sync(graph.client())
     except GraphError as exc:
         db.session.rollback()
         flash(f"Meta refused the request: {exc.reason}", "error")

@@ -7,7 +7,7 @@ import logging
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from flowapp.extensions import db, end_transaction
+from flowapp.extensions import db
 from flowapp.services import credentials, graph
 from flowapp.web.security import admin_required
 from flowapp.web.settings import bp
@@ -59,10 +59,8 @@ def _shown(name: str) -> str | None:
 @admin_required
 def test_connection():
     """Ask Meta for the phone number's profile with the current credentials (an HTMX fragment)."""
-    client = graph.client()
-    end_transaction()  # no database lock held while Meta answers
     try:
-        profile = client.phone_number()
+        profile = graph.profile()
     except GraphError as exc:
         return render_template("settings/_connection_test.html", error=exc.reason, code=exc.code)
     return render_template("settings/_connection_test.html", profile=profile)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 from urllib.request import getproxies
@@ -62,13 +62,17 @@ class GraphClient:
         version: str = "v25.0",
         timeout: tuple[float, float] = (3.05, 15.0),
         pool_size: int = 32,
+        before_request: Callable[[str], None] | None = None,
     ):
+        """`before_request(path)` runs before every HTTP call: the app checks there that no database
+        transaction is open while Meta answers (flowapp/transactions.py)."""
         self.phone_number_id = phone_number_id
         self.business_id = business_id
         self.base_url = base_url.rstrip("/")
         self.version = version
         self.timeout = timeout
         self.pool_size = pool_size
+        self._before_request = before_request
         self._token = token
         self._local = threading.local()
         self._sessions: list[requests.Session] = []
@@ -180,6 +184,8 @@ class GraphClient:
 
     def _request(self, method: str, url: str, **kwargs) -> requests.Response:
         path = urlsplit(url).path
+        if self._before_request is not None:
+            self._before_request(f"the Graph API ({path})")
         started = time.perf_counter()
         try:
             response = self._session().request(method, url, timeout=self.timeout, **kwargs)

@@ -109,6 +109,7 @@ def test_outside_the_window_only_a_template_goes_out(logged_in_page, live_stack)
     with live_stack.app.app_context():
         contact = _wait_for_contact(live_stack, "15551110003")
         contact.last_inbound_at = utcnow() - timedelta(hours=25)
+        db.session.commit()
         templates.sync(graph.client())  # GRAPH_API_URL is the mock: its approved templates
         db.session.commit()
     page = logged_in_page

@@ -99,10 +99,11 @@ def test_graph_client_uses_the_stored_token(overlay):
         app.extensions.pop("flowapp_graph", None)
         try:
             with pytest.raises(GraphError):
-                graph.client().phone_number()
+                graph.profile()
             credentials.store("WHATSAPP_TOKEN", "EAAG-stored-token")
+            db.session.commit()
             credentials.apply(app, force=True)
-            assert graph.client().phone_number()["verified_name"]
+            assert graph.profile()["verified_name"]
         finally:
             app.config["GRAPH_API_URL"] = previous
             client = app.extensions.pop("flowapp_graph", None)

@@ -19,7 +19,9 @@ def say(**spec) -> Message:
 
 @pytest.fixture
 def image_message(session, redis, graph_mock):
-    return say(image={"id": "sandbox-image-1", "caption": "my order"})
+    message = say(image={"id": "sandbox-image-1", "caption": "my order"})
+    session.commit()  # stored by the webhook's transaction, long before anyone opens it
+    return message
 
 
 def test_media_of_inbound_outbound_and_text(image_message):
@@ -82,7 +84,7 @@ def test_unknown_media_at_meta_is_a_bad_gateway(session, redis, graph_mock):
     message = say(text="hello")
     message.type = "image"
     message.payload = {"media": {"id": "sandbox-gone-1", "mime_type": "image/png"}}
-    db.session.flush()
+    db.session.commit()
     with pytest.raises(media_proxy.MediaError) as refused:
         media_proxy.fetch(message)
     assert refused.value.status == 502

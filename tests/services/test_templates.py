@@ -23,10 +23,11 @@ def test_sync_fetches_every_page(graph_mock, session):
 def test_sync_updates_and_marks_vanished_templates(graph_mock, session):
     """A second sync updates rows; a template Meta no longer lists is marked deleted, never sendable."""
     templates.sync(graph.client())
+    db.session.commit()
     db.session.add(
         MessageTemplate(name="old_thing", language="en_US", status="APPROVED", components=[], parameters={})
     )
-    db.session.flush()
+    db.session.commit()
     counts = templates.sync(graph.client())
     assert counts["gone"] == 1 and counts["created"] == 0
     assert templates.find("old_thing", "en_US").status == "DELETED"

@@ -32,6 +32,7 @@ def api_token(app, session, redis, admin, monkeypatch):
     contact = factories.make_contact(wa_id="15551230001", last_inbound_at=utcnow() - timedelta(minutes=1))
     factories.make_conversation(contact)
     _, value = api_tokens.create(admin, "schemathesis")
+    session.commit()  # the requests go in-process (not through CommittingClient): they see committed rows
     return value
 
 

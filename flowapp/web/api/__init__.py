@@ -11,6 +11,7 @@ from __future__ import annotations
 from flask import Blueprint, g, request
 from flask_login import current_user
 
+from flowapp import transactions
 from flowapp.extensions import csrf, db
 from flowapp.services import api_tokens
 from flowapp.web.api import limits
@@ -33,9 +34,10 @@ def authenticate():
         scheme, _, value = header.partition(" ")
         token = api_tokens.authenticate(value.strip()) if scheme.lower() == "bearer" else None
         if token is None:
-            db.session.rollback()
             return api_error(401, "invalid_token", "The bearer token is unknown, revoked or malformed.")
-        db.session.commit()  # last_used_at, at most once a minute
+        if api_tokens.use_to_record(token):
+            with transactions.unit_of_work():  # a write of its own, whatever the request's method
+                api_tokens.record_use(token)
         g.api_user, g.api_token, g.rate_key = token.user, token, f"token-{token.id}"
     elif current_user.is_authenticated:
         if request.method not in SAFE_METHODS:
