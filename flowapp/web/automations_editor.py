@@ -20,6 +20,7 @@ from flowapp.models import AutomationVersion
 from flowapp.services import automations
 from flowapp.web.automations_common import bp, get_automation, json_body, json_error
 from flowapp.web.automations_views import graph_views, palette_entries, trigger_summary
+from flowapp.web.strict_json import takes
 
 
 def _issues_html(automation, issues) -> str:
@@ -96,7 +97,22 @@ def draft(automation_id: int):
     return jsonify(_draft_payload(get_automation(automation_id)))
 
 
+REVISION = {"type": "integer", "minimum": 0, "maximum": 2147483647}
+
+
 @bp.post("/<int:automation_id>/draft")
+@takes(
+    {
+        "type": "object",
+        "required": ["graph"],
+        "properties": {
+            "graph": {"type": "object"},
+            "trigger": {"type": ["object", "null"]},
+            "name": {"type": ["string", "null"], "maxLength": automations.MAX_NAME},
+            "base_revision": {"anyOf": [REVISION, {"type": "null"}]},
+        },
+    }
+)
 def save_draft(automation_id: int):
     """Save the canvas: {"graph", "trigger", "name", "base_revision"} -> the new revision and the
     problems.
@@ -141,6 +157,13 @@ def _saved(automation, issues, started: float):
 
 
 @bp.post("/<int:automation_id>/publish")
+@takes(
+    {
+        "type": "object",
+        "required": ["revision"],
+        "properties": {"revision": REVISION, "confirm": {"type": "boolean"}},
+    }
+)
 def publish(automation_id: int):
     """Publish the stored draft as a new immutable version.
 
@@ -207,6 +230,7 @@ def versions(automation_id: int):
 
 
 @bp.post("/<int:automation_id>/versions/<int:number>/restore")
+@takes({"type": "object", "properties": {"base_revision": {"anyOf": [REVISION, {"type": "null"}]}}})
 def restore(automation_id: int, number: int):
     """Make a version's graph and trigger the draft again; answers the new draft."""
     automation = get_automation(automation_id)

@@ -17,7 +17,7 @@ from flowapp.extensions import csrf
 from flowapp.pipeline import intake
 from flowapp.web.errors import error_response
 from flowapp.web.security import public
-from flowapp.web.strict_json import BadJSON, read_object
+from flowapp.web.strict_json import BadJSON, read_object, takes
 from flowapp.whatsapp import signature
 from flowapp.whatsapp.simulate import SimulationError, inbound_payload
 
@@ -53,7 +53,34 @@ def receive():
     return _store_and_enqueue(body, source="meta")
 
 
+_REPLY = {"type": "object", "properties": {"id": {"type": "string"}, "title": {"type": "string"}}}
+
+
 @bp.post("/whatsapp/test")
+@takes(
+    {
+        "type": "object",
+        "properties": {
+            "object": {"type": "string"},
+            "entry": {"type": "array", "items": {"type": "object"}},
+            "from": {"type": "string", "maxLength": 32},
+            "name": {"type": ["string", "null"], "maxLength": 256},
+            "text": {"type": "string", "maxLength": 4096},
+            "button_reply": _REPLY,
+            "list_reply": _REPLY,
+            "button": {
+                "type": "object",
+                "properties": {"text": {"type": "string"}, "payload": {"type": "string"}},
+            },
+            "image": {"type": "object"},
+            "location": {"type": "object"},
+            "reaction": {"type": "object"},
+            "context_wamid": {"type": ["string", "null"]},
+            "wamid": {"type": ["string", "null"]},
+            "timestamp": {"type": ["integer", "string", "null"]},
+        },
+    }
+)
 def inject():
     """For a logged-in user: inject a simulated inbound message through the same processing path.
 

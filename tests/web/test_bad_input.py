@@ -99,6 +99,122 @@ def test_every_other_json_view_answers_400(app, logged_in, kind):
         assert response.status_code == 400, (method, path, response.status_code, response.get_data()[:200])
 
 
+# A value of each JSON type; a property gets the first one its schema does not allow.
+WRONG_VALUES = [
+    ("object", {"nested": 1}),
+    ("array", ["x"]),
+    ("string", "text"),
+    ("boolean", True),
+    ("number", 1.5),
+]
+
+
+def _resolve(schema: dict, document: dict) -> dict:
+    while "$ref" in schema:
+        node = document
+        for part in schema["$ref"].lstrip("#/").split("/"):
+            node = node[part]
+        schema = node
+    return schema
+
+
+def _allowed_types(schema: dict, document: dict) -> set[str]:
+    schema = _resolve(schema, document)
+    if "anyOf" in schema or "oneOf" in schema:
+        return set().union(*(_allowed_types(s, document) for s in schema.get("anyOf", schema.get("oneOf"))))
+    kinds = schema.get("type")
+    if kinds is None:
+        return {"object", "array", "string", "boolean", "number", "integer", "null"}
+    kinds = {kinds} if isinstance(kinds, str) else set(kinds)
+    return kinds | ({"integer"} if "number" in kinds else set())
+
+
+def _wrong_value(schema: dict, document: dict):
+    allowed = _allowed_types(schema, document)
+    for kind, value in WRONG_VALUES:
+        if kind not in allowed and not (kind == "number" and "integer" in allowed and value == int(value)):
+            return value
+    return None
+
+
+def _declared_bodies(app):
+    """(method, rule, schema, the document its references resolve in) of every JSON body Flowapp
+    takes: the API's from its OpenAPI document, the other views' from @takes."""
+    from flowapp.web.api import spec
+
+    document = spec.document()
+    for method, path in body_routes(app, api=True):
+        rule = re.sub(r"/\d+(?=/|$)", "/{id}", path)
+        for doc_path, operations in document["paths"].items():
+            if re.sub(r"\{[^}]+\}", "{id}", doc_path) == rule and method.lower() in operations:
+                body = operations[method.lower()].get("requestBody", {}).get("content", {})
+                if "application/json" in body:
+                    yield method, path, body["application/json"]["schema"], document
+    for rule in app.url_map.iter_rules():
+        view = app.view_functions[rule.endpoint]
+        if rule.rule.startswith("/api/") or not hasattr(view, "body_schema"):
+            continue
+        for method in sorted((rule.methods or set()) & {"POST", "PUT", "PATCH"}):
+            yield method, rule.rule, view.body_schema, {}
+
+
+def test_every_json_view_outside_the_api_declares_its_body(app):
+    """A view that reads JSON declares what it takes (@takes), so the walk below reaches it."""
+    undeclared = [
+        rule.rule
+        for rule in app.url_map.iter_rules()
+        if not rule.rule.startswith("/api/")
+        and re.search(r"\b(json_body|read_object)\(", inspect.getsource(app.view_functions[rule.endpoint]))
+        and not hasattr(app.view_functions[rule.endpoint], "body_schema")
+    ]
+    assert undeclared == []
+
+
+def test_a_wrong_type_in_any_declared_field_is_a_400_naming_it(app, api, logged_in):
+    """Every property of every JSON body (the API's and the editor's, the webhook injection's), sent
+    with a value of a type its schema does not allow: 400 naming that field, never a 500, before any
+    rule of the view runs."""
+    from flowapp.services import automations
+
+    contact = factories.make_contact(wa_id="15551230001", last_inbound_at=utcnow())
+    automation = automations.create("Target", trigger={"type": "any_message"})
+    automations.publish(automation)
+    db.session.commit()
+    ids = {"contact_id": contact.id, "automation_id": automation.id, "number": 1}
+    token = factories.csrf_token(logged_in, "/settings/")
+    checked = 0
+    for method, path, schema, document in _declared_bodies(app):
+        path = re.sub(r"<(?:[^:>]+:)?([^>]+)>", lambda m: str(ids.get(m.group(1), 1)), path)
+        schema = _resolve(schema, document)
+        for name, prop in schema.get("properties", {}).items():
+            value = _wrong_value(prop, document)
+            if value is None:
+                continue
+            if path.startswith("/api/"):
+                response = api._call(method.lower(), path, json={name: value})
+                if response.status_code == 404:
+                    continue  # an id that names nothing is refused before the body is read
+                error = response.get_json()["error"]
+                where = error.get("field") or error["message"]
+            else:
+                response = logged_in.open(
+                    path,
+                    method=method,
+                    json={name: value},
+                    headers={"X-CSRFToken": token, "Accept": "application/json"},
+                )
+                body = response.get_json()
+                where = (
+                    body["error"]["message"] if isinstance(body.get("error"), dict) else body.get("error", "")
+                )
+            assert response.status_code == 400, (method, path, name, value, response.get_data()[:300])
+            # It names the field, or a required one the body left out (checked first by the API).
+            named = [field for field in (name, *schema.get("required", ())) if field in where]
+            assert named, (method, path, name, where)
+            checked += 1
+    assert checked >= 40, checked
+
+
 def test_no_view_reads_json_any_other_way():
     """Views read JSON bodies only through strict_json (so every class above applies to them)."""
     offenders = [

@@ -28,8 +28,12 @@ class BodyError(ValueError):
 def check(rule: str, method: str, body: dict) -> None:
     """Raise BodyError unless `body` is what the document says `method rule` takes."""
     validator = _validator(rule, method.lower())
-    if validator is None:
-        return
+    if validator is not None:
+        check_with(validator, body)
+
+
+def check_with(validator: Draft202012Validator, body: object) -> None:
+    """Raise BodyError naming the field of the most relevant problem `validator` finds in `body`."""
     error = best_match(validator.iter_errors(body))
     if error is not None:
         field = ".".join(str(part) for part in error.absolute_path) or _missing(error) or "body"
