@@ -135,4 +135,98 @@
       if (box && !box.disabled) box.focus();
     }
   });
+
+  // Drafts are never lost. The composer is redrawn by its poll when the 24-hour window moves (the
+  // customer wrote again): what the agent was typing, where the caret was and the quoted message
+  // are put back into the new one. And each conversation's draft is kept in this browser
+  // (localStorage) as it is typed, so it survives opening another conversation or reloading; it is
+  // forgotten once the server accepted the message.
+  var DRAFT_KEY = "flowapp.draft.";
+
+  function composer() {
+    return document.getElementById("composer");
+  }
+
+  function draftKey() {
+    var section = composer();
+    return section ? DRAFT_KEY + section.getAttribute("data-conversation") : null;
+  }
+
+  function keep(value) {
+    var key = draftKey();
+    if (!key) return;
+    try {
+      if (value) window.localStorage.setItem(key, value);
+      else window.localStorage.removeItem(key);
+    } catch (error) {
+      // Storage full or refused (private mode): the draft still survives redraws, not reloads.
+    }
+  }
+
+  function kept() {
+    var key = draftKey();
+    try {
+      return key ? window.localStorage.getItem(key) || "" : "";
+    } catch (error) {
+      return "";
+    }
+  }
+
+  document.addEventListener("input", function (event) {
+    if (event.target && event.target.id === "compose-text") keep(event.target.value);
+  });
+
+  var live = null; // the composer's state just before something other than a send redraws it
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    var box = textarea();
+    if (!target || target.id !== "composer" || !box) return;
+    // Only sending the text itself consumes the draft; a poll, a template or an upload keeps it.
+    var elt = event.detail.requestConfig && event.detail.requestConfig.elt;
+    var sendsText = Boolean(elt && elt.id === "compose-form");
+    var reply = document.getElementById("reply-to");
+    live = !sendsText
+      ? {
+          value: box.value,
+          start: box.selectionStart,
+          end: box.selectionEnd,
+          focused: document.activeElement === box,
+          reply: reply ? reply.value : "",
+          replyText: (document.querySelector("#replying .replying-text") || {}).textContent || "",
+        }
+      : null;
+  });
+
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var section = composer();
+    // An outerHTML swap reports the element it replaced: the old composer, with the same id.
+    if (!section || !event.detail.target || event.detail.target.id !== "composer") return;
+    var box = textarea();
+    if (live) {
+      restore(box, live);
+    } else if (section.getAttribute("data-sent") === "true") {
+      keep(""); // a send the server accepted: the draft became a message
+    } else if (box) {
+      keep(box.value); // refused: the server gave the draft back with the reason
+    }
+    live = null;
+  });
+
+  function restore(box, state) {
+    if (!box || box.disabled) return; // the window closed: the draft stays stored for later
+    box.value = state.value;
+    if (state.reply) setReply(state.reply, state.replyText.replace(/^Replying to: /, ""));
+    if (state.focused) {
+      box.focus();
+      box.setSelectionRange(state.start, state.end);
+    }
+  }
+
+  // Opening a conversation brings back its unsent draft.
+  function bringBack() {
+    var box = textarea();
+    var draft = kept();
+    if (box && !box.disabled && !box.value && draft) box.value = draft;
+  }
+  document.addEventListener("DOMContentLoaded", bringBack);
 })();

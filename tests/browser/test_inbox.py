@@ -182,3 +182,36 @@ def test_customer_markup_renders_as_text_and_runs_nothing(logged_in_page, live_s
     page.wait_for_timeout(500)  # give a stray handler the chance to fire before asserting it did not
     assert dialogs == []
     screenshot(page, "inbox-escaped")
+
+
+def test_a_half_typed_reply_survives_redraws_and_navigation(logged_in_page, live_stack):
+    """The customer writes again while the agent types: the composer is redrawn (the window moved)
+    and the draft, its caret and its focus stay. It survives leaving the conversation and a reload,
+    and is forgotten once sent."""
+    page = logged_in_page
+    customer_says(live_stack, **{"from": "15551110007", "name": "Rita", "text": "Is my parcel on its way?"})
+    page.goto(f"{live_stack.url}/inbox/")
+    open_conversation(page, live_stack, "Rita")
+    box = page.locator("#compose-text")
+    box.fill("Let me check the tracking num")
+    box.press("End")
+    before = page.get_attribute("#composer", "hx-headers")
+
+    customer_says(live_stack, **{"from": "15551110007", "name": "Rita", "text": "Order 4411"})
+    expect(page.locator("#composer")).not_to_have_attribute("hx-headers", before, timeout=LIVE)  # redrawn
+    expect(box).to_have_value("Let me check the tracking num")
+    expect(box).to_be_focused()
+    page.keyboard.type("ber")  # the caret is where it was: at the end
+    expect(box).to_have_value("Let me check the tracking number")
+
+    page.goto(f"{live_stack.url}/inbox/")
+    open_conversation(page, live_stack, "Rita")
+    expect(box).to_have_value("Let me check the tracking number")
+    page.reload()
+    expect(box).to_have_value("Let me check the tracking number")
+
+    box.press("Enter")
+    expect(page.locator(".msg-out", has_text="Let me check the tracking number")).to_be_visible(timeout=LIVE)
+    expect(box).to_have_value("")
+    page.reload()
+    expect(box).to_have_value("")
