@@ -57,7 +57,7 @@ def register_web(app: Flask) -> None:
 
     @app.context_processor
     def shell_context():
-        return {"nav_items": NAV_ITEMS, "url_map_endpoints": app.view_functions, "sending_paused": _paused}
+        return {"nav_items": NAV_ITEMS, "sending_paused": _paused}
 
 
 def _paused() -> dict | None:
