@@ -202,15 +202,9 @@ def publish(
         raise AutomationError(f"Fix {len(errors)} problem(s) before publishing.", errors)
     if not confirm_warnings and issues:
         raise AutomationError("Publishing with warnings needs a confirmation.", issues)
-    number = (
-        db.session.scalar(
-            select(func.max(AutomationVersion.number)).where(AutomationVersion.automation_id == automation.id)
-        )
-        or 0
-    ) + 1
     version = AutomationVersion(
         automation=automation,
-        number=number,
+        number=_next_version_number(automation),
         graph=copy.deepcopy(automation.draft),
         trigger=copy.deepcopy(automation.trigger),
         spec_version=automation.draft.get("spec_version", 0),
@@ -218,8 +212,7 @@ def publish(
     )
     db.session.add(version)
     db.session.flush()
-    # The column, not the relationship: its post-update would be a second UPDATE (a second revision).
-    automation.published_version_id = version.id
+    _point_at(automation, version)
     if automation.status == "draft":
         automation.status = "active"
     _flush(automation)
@@ -235,6 +228,53 @@ def restore(automation: Automation, version: AutomationVersion, *, base_revision
     automation.draft = copy.deepcopy(version.graph)
     automation.trigger = copy.deepcopy(version.trigger)
     _flush(automation)
+
+
+def let_interrupt(
+    automation: Automation, user: User | None = None, *, base_revision: int | None = None
+) -> AutomationVersion | None:
+    """Let the automation's keyword interrupt a run waiting for the contact's reply (flushed).
+
+    The draft's trigger gets the flag; a published automation also gets a new version made from the
+    published one with only that flag changed, so that unpublished edits of the draft do not go live
+    with it. Returns that version (None when nothing was published). Keyword triggers only.
+    """
+    expect_revision(automation, base_revision)
+    if (automation.trigger or {}).get("type") != "keyword":
+        raise AutomationError("Only a keyword trigger can interrupt a waiting run.")
+    published = db.session.get(AutomationVersion, automation.published_version_id or 0)
+    version = None
+    if published is not None and not published.trigger.get("interrupts"):
+        version = AutomationVersion(
+            automation_id=automation.id,  # the id, not the relationship: no collection change to version
+            number=_next_version_number(automation),
+            graph=copy.deepcopy(published.graph),
+            trigger={**published.trigger, "interrupts": True},
+            spec_version=published.spec_version,
+            created_by=user,
+        )
+        db.session.add(version)
+        db.session.flush()
+        _point_at(automation, version)
+    # Every change to the automation's own row in one UPDATE: one revision.
+    automation.trigger = {**automation.trigger, "interrupts": True}
+    _flush(automation)
+    db.session.expire(automation, ["published_version"])
+    return version
+
+
+def _point_at(automation: Automation, version: AutomationVersion) -> None:
+    """Make `version` the published one by its column, in the automation's own UPDATE (one revision).
+    The relationship is unloaded first: loaded, its post-update would write the old id back."""
+    db.session.expire(automation, ["published_version"])
+    automation.published_version_id = version.id
+
+
+def _next_version_number(automation: Automation) -> int:
+    latest = db.session.scalar(
+        select(func.max(AutomationVersion.number)).where(AutomationVersion.automation_id == automation.id)
+    )
+    return (latest or 0) + 1
 
 
 def set_status(automation: Automation, status: str, *, base_revision: int | None = None) -> None:

@@ -29,7 +29,7 @@ log = logging.getLogger("flowapp.inbox")
 
 THREAD_PAGE = 50
 HIDDEN_IN_THREAD = ("edit", "revoke")
-THREAD_EVENTS = ("version", "ended", "handed_off", "paused_by_person", "resumed_by_person")
+THREAD_EVENTS = ("version", "ended", "handed_off", "paused_by_person", "resumed_by_person", "took_reply")
 RECEIPTS_KEY = "inbox_read_receipts"
 # Status ranks for the thread fingerprint: statuses only move forward, so their sum only grows.
 _RANKS = {"received": 0, "queued": 1, "sent": 2, "delivered": 3, "read": 4, "played": 5, "failed": 7}
@@ -232,9 +232,10 @@ def send_read_receipt(message_id: int) -> str:
     if message is None or message.direction != "in" or not message.wamid:
         return "nothing to mark"
     wamid = message.wamid
+    client = graph.client()  # first: it may read stored credentials, in this transaction
     transactions.before_network("marking a message read")
     try:
-        return "marked" if graph.client().mark_read(wamid) else "refused"
+        return "marked" if client.mark_read(wamid) else "refused"
     except GraphError as exc:
         if exc.disposition in (Disposition.RETRY, Disposition.RECIPIENT_BACKOFF):
             raise

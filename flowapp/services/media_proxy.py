@@ -84,9 +84,10 @@ def fetch(message: Message) -> Media:
     cached = _cache_get(f"inbox:media:{media['id']}")
     if cached is not None:
         return Media(cached[b"content"], cached[b"mime"].decode(), media.get("filename"))
+    client = graph.client()  # first: it may read stored credentials, in this transaction
     transactions.before_network("downloading media from Meta")  # up to 18 s: hold nothing meanwhile
     try:
-        content, mime_type = graph.client().download_media(media["id"], max_bytes=MAX_BYTES)
+        content, mime_type = client.download_media(media["id"], max_bytes=MAX_BYTES)
     except MediaTooLarge:
         raise MediaError(413, "The file is too large to show here.") from None
     except (GraphError, NetworkError) as exc:
@@ -109,9 +110,10 @@ def info(message: Message) -> dict:
     cached = _cache_get(key)
     if cached is not None:
         return {"mime_type": cached[b"mime"].decode(), "size": int(cached[b"size"])}
+    client = graph.client()
     transactions.before_network("asking Meta for a media's size")
     try:
-        found = graph.client().media_info(media["id"])
+        found = client.media_info(media["id"])
     except (GraphError, NetworkError):
         raise MediaError(502, "Size unknown: WhatsApp did not answer.") from None
     result = {
@@ -145,9 +147,10 @@ def upload(content: bytes, mime_type: str, filename: str) -> tuple[str, str]:
         check_media_file(kind, mime_type, len(content))
     except LimitError as exc:
         raise MediaError(422, exc.message) from None
+    client = graph.client()
     transactions.before_network("uploading media to Meta")
     try:
-        return kind, graph.client().upload_media(content, mime_type, filename or "file")
+        return kind, client.upload_media(content, mime_type, filename or "file")
     except (GraphError, NetworkError) as exc:
         log.warning("upload refused: %s", exc)
         raise MediaError(502, f"WhatsApp refused the upload: {getattr(exc, 'reason', exc)}") from None

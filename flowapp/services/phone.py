@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from flowapp import transactions
 from flowapp.extensions import db
-from flowapp.models import Contact, Conversation, Message
+from flowapp.models import Automation, AutomationLog, AutomationRun, Contact, Conversation, Message
 
 TIMEOUT = 5.0
 
@@ -45,8 +45,24 @@ def send(spec: dict) -> dict:
 def thread(wa_id: str) -> list[dict]:
     """The chat as the customer's phone shows it: their messages and the business's, oldest first."""
     items = [_from_business(m) for m in _business_messages(wa_id)]
-    items += [_from_customer(m) for m in _customer_messages(wa_id)]
+    taken = _taken_by_waiting_runs(wa_id)
+    items += [{**_from_customer(m), "took": taken.get(m.id)} for m in _customer_messages(wa_id)]
     return sorted(items, key=lambda item: item["at"])
+
+
+def _taken_by_waiting_runs(wa_id: str) -> dict[int, dict]:
+    """{message id: {"name", "detail"}} for the customer's messages that a waiting run took although
+    other automations' keywords matched them (runner.TOOK_REPLY), so the phone can say so."""
+    rows = db.session.execute(
+        select(AutomationLog.detail, Automation.name)
+        .join(AutomationRun, AutomationRun.id == AutomationLog.run_id)
+        .join(Automation, Automation.id == AutomationRun.automation_id)
+        .join(Contact, Contact.id == AutomationRun.contact_id)
+        .where(Contact.wa_id == wa_id, AutomationLog.event == "took_reply")
+        .order_by(AutomationLog.id.desc())
+        .limit(200)
+    )
+    return {detail["message_id"]: {"name": name, "detail": detail} for detail, name in rows if detail}
 
 
 def _business_messages(wa_id: str) -> list[dict]:

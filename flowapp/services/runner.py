@@ -36,6 +36,8 @@ log = logging.getLogger("flowapp.automations")
 NOT_ACTIONABLE = {"reaction", "edit", "revoke", "system", "unsupported"}
 MAX_STEPS = 100
 REPLY_WAITS = ("reply", "choice")
+# A run waiting for the contact's reply took a message that also matched other automations' triggers.
+TOOK_REPLY = "took_reply"
 
 
 def handle_inbound(arrival: Arrival) -> AutomationRun | None:
@@ -54,6 +56,10 @@ def handle_inbound(arrival: Arrival) -> AutomationRun | None:
     waiting = None if arrival.new_contact else waiting_run(contact)
     interrupting = [a for a in candidates if triggers.published_trigger(a).get("interrupts")]
     if waiting is not None and not interrupting:
+        if candidates:
+            # By design the waiting run takes the reply; say so where people look (the inbox, the
+            # phone, the trace), naming what else matched, so a keyword never just "does nothing".
+            _log(waiting, waiting.current_node, TOOK_REPLY, took_reply_detail(message, candidates))
         return resume_run(
             waiting, engine.Event("reply", event_data), message=message, conversation=conversation
         )
@@ -72,6 +78,18 @@ def handle_inbound(arrival: Arrival) -> AutomationRun | None:
         if run is not None:
             return run
     return None
+
+
+def took_reply_detail(message: Message, matched: list[Automation]) -> dict:
+    """What the TOOK_REPLY log keeps: the message, and the automations whose triggers also matched."""
+    return {
+        "message_id": message.id,
+        "text": (message.text or "")[:200],
+        "matched": [
+            {"id": a.id, "name": a.name, "keyword": triggers.published_trigger(a).get("type") == "keyword"}
+            for a in matched[:5]
+        ],
+    }
 
 
 def lock_contact(contact_id: int) -> Contact:

@@ -45,7 +45,7 @@ def login():
             login_throttle.succeeded(form.email.data)
             login_user(user, remember=form.remember.data)
             log.info("user %s logged in", user.id)
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(safe_next(request.args.get("next")))
         log.warning("failed login for %s from %s", form.email.data, request.remote_addr)
         login_throttle.failed(form.email.data, request.remote_addr)
         flash("That email and password do not match an active account.", "error")
@@ -63,8 +63,9 @@ def logout():
     return redirect(url_for("auth.login"))
 
 
-def _safe_next(target: str | None) -> str:
-    # Only local paths: an open redirect would let a phishing link borrow our login page.
+def safe_next(target: str | None) -> str:
+    """`target` when it is a path on this site, else the home page: an open redirect would let a
+    phishing link borrow our pages."""
     if target:
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):

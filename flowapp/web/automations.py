@@ -9,13 +9,14 @@ from __future__ import annotations
 import json
 import re
 
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from flowapp.extensions import db, htmx
 from flowapp.models import Automation
 from flowapp.services import automations, examples, stats
+from flowapp.web.auth import safe_next
 from flowapp.web.automations_common import CHANGED_ELSEWHERE, bp, form_revision, get_automation, vary_on_htmx
 from flowapp.web.automations_views import trigger_summary
 
@@ -145,6 +146,26 @@ def _refused_row(automation_id: int, exc: automations.AutomationError):
     if isinstance(exc, automations.DraftConflict):
         return _row(automation, CHANGED_ELSEWHERE, 409)
     return _row(automation, str(exc), 422)
+
+
+@bp.post("/<int:automation_id>/interrupts")
+def let_interrupt(automation_id: int):
+    """Let the automation's keyword interrupt a waiting run: offered in the inbox thread and the phone
+    simulator where a waiting run took a message that keyword matched. Back to where it was asked."""
+    automation = get_automation(automation_id)
+    try:
+        version = automations.let_interrupt(automation, current_user, base_revision=form_revision())
+    except automations.DraftConflict:
+        db.session.rollback()
+        abort(409, CHANGED_ELSEWHERE)
+    except automations.AutomationError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        live = f" (published as version {version.number})" if version else ""
+        flash(f"“{automation.name}” now interrupts a run that waits for the contact's reply{live}.")
+    return redirect(safe_next(request.form.get("next")))
 
 
 @bp.post("/<int:automation_id>/status")

@@ -319,6 +319,8 @@ def event_view(entry: AutomationLog, run: AutomationRun | None) -> dict:
     return {
         "kind": entry.event,
         "text": texts.get(entry.event, entry.event),
+        "automation_name": name,
+        "detail": detail,
         "run_id": entry.run_id,
         "node": entry.node_id,
         "automation_id": run.automation_id if run is not None else None,

@@ -80,3 +80,65 @@ def test_the_banner_leads_to_the_phone_which_follows_new_messages(logged_in_page
         }))"""
     )
     assert page.evaluate("document.getElementById('phone-thread').scrollTop") == 0
+
+
+ASK = {
+    "spec_version": 2,
+    "nodes": [
+        {"id": "start", "type": "start", "config": {}},
+        {
+            "id": "ask",
+            "type": "send_buttons",
+            "config": {
+                "text": "Which day suits you?",
+                "timeout": "1h",
+                "buttons": [{"id": "mon", "title": "Monday"}, {"id": "tue", "title": "Tuesday"}],
+            },
+        },
+        {"id": "other", "type": "send_text", "config": {"text": "Please tap a day."}},
+    ],
+    "edges": [
+        {"from": "start", "port": "next", "to": "ask"},
+        {"from": "ask", "port": "other", "to": "other"},
+    ],
+}
+PRICES = {
+    "spec_version": 2,
+    "nodes": [
+        {"id": "start", "type": "start", "config": {}},
+        {"id": "list", "type": "send_text", "config": {"text": "Our prices: from 20 EUR."}},
+    ],
+    "edges": [{"from": "start", "port": "next", "to": "list"}],
+}
+
+
+def test_a_keyword_taken_by_a_waiting_run_says_so_and_can_be_let_through(logged_in_page, live_stack):
+    """ "prices" while the booking bot waits for a day: the phone says the booking bot took it and why,
+    and one click lets the Prices keyword interrupt; the next "prices" gets the price list."""
+    page = logged_in_page
+    with live_stack.app.app_context():
+        for name, trigger, graph in (
+            ("Booking", {"type": "keyword", "keywords": ["book"], "match": "exact"}, ASK),
+            ("Prices", {"type": "keyword", "keywords": ["prices"], "match": "exact"}, PRICES),
+        ):
+            automation = automations.create(name, trigger=trigger, graph=graph)
+            automations.publish(automation)
+        db.session.commit()
+    page.goto(f"{live_stack.url}/sandbox/phone")
+    for text, answers in (("book", 1), ("prices", 2)):
+        page.fill("#phone-text", text)
+        page.press("#phone-text", "Enter")
+        expect(page.locator(".bubble-business")).to_have_count(answers, timeout=LIVE)
+    note = page.locator(".phone-note")
+    expect(note).to_contain_text("“prices” went to “Booking”, which was waiting for this contact's reply")
+    expect(note).to_contain_text("“Prices” also matched but does not interrupt")
+    screenshot(page, "phone-took-reply")
+
+    note.get_by_role("button", name="Let “Prices” interrupt").click()
+    expect(page.locator(".flash")).to_contain_text("“Prices” now interrupts a run")
+    page.fill("#phone-text", "book")
+    page.press("#phone-text", "Enter")
+    expect(page.locator(".bubble-business")).to_have_count(3, timeout=LIVE)
+    page.fill("#phone-text", "prices")
+    page.press("#phone-text", "Enter")
+    expect(page.locator(".bubble-business").last).to_contain_text("Our prices: from 20 EUR.", timeout=LIVE)

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from flowapp.extensions import db
 from flowapp.jobs.automations import fire_deadline, sweep_deadlines
-from flowapp.models import AutomationLog, AutomationRun, Conversation, Message, utcnow
+from flowapp.models import AutomationLog, AutomationRun, AutomationVersion, Conversation, Message, utcnow
 from flowapp.services import automations, runner
 from tests.helpers import customer_message
 from tests.helpers import deliver as pipeline_deliver
@@ -227,3 +227,47 @@ def test_handoff_pauses_the_contacts_other_waiting_runs(menu):
     db.session.commit()
     db.session.refresh(waiting)
     assert waiting.status == "waiting" and waiting.paused
+
+
+def test_a_reply_taken_by_the_waiting_run_names_the_keywords_it_beat(menu):
+    """The waiting run takes "help" although the Help automation's keyword matches it (by design);
+    the run's log says so, naming Help, so the inbox, the phone and the trace can show it. Letting
+    Help interrupt publishes a version with only that flag, and the next "help" goes to Help."""
+    helper = publish(
+        "Help",
+        {"type": "keyword", "keywords": ["help"], "match": "exact"},
+        {
+            "spec_version": 2,
+            "nodes": [node("start", "start"), node("h", "send_text", {"text": "How can we help?"})],
+            "edges": [edge("start", "next", "h")],
+        },
+    )
+    deliver(text="menu")
+    taken = deliver(text="help")
+    waiting = db.session.scalar(select(AutomationRun).where(AutomationRun.automation_id != helper.id))
+    log = db.session.scalar(select(AutomationLog).where(AutomationLog.event == "took_reply"))
+    assert log.run_id == waiting.id and log.node_id == "menu"
+    assert log.detail == {
+        "message_id": taken.id,
+        "text": "help",
+        "matched": [{"id": helper.id, "name": "Help", "keyword": True}],
+    }
+    assert outgoing()[-1] == "Please tap a button."  # the menu took it
+
+    helper.draft = {
+        **helper.draft,
+        "nodes": [*helper.draft["nodes"], node("x", "end")],
+    }  # an unpublished edit
+    version = automations.let_interrupt(helper)
+    db.session.commit()
+    assert version.number == 2 and version.trigger["interrupts"] is True
+    assert version.graph == db.session.get(AutomationVersion, version.id - 1).graph  # not the draft
+    deliver(text="menu")
+    deliver(text="help")
+    assert outgoing()[-1] == "How can we help?"
+
+
+def test_no_note_when_nothing_else_matched(menu):
+    deliver(text="menu")
+    deliver(text="hours?")
+    assert db.session.scalar(select(AutomationLog).where(AutomationLog.event == "took_reply")) is None

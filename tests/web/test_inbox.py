@@ -316,3 +316,36 @@ def test_unknown_conversation_is_404(logged_in):
     """An id that does not exist is a 404 page."""
     assert logged_in.get("/inbox/c/999999").status_code == 404
     assert logged_in.get("/inbox/c/999999/thread").status_code == 404
+
+
+def test_a_reply_taken_by_a_waiting_run_is_explained_with_the_fix_offered(logged_in, redis):
+    """The thread and the run's trace say which automation took "help" and which keyword it beat;
+    the button there lets that keyword interrupt, and comes back to the conversation."""
+    publish("Menu", {"type": "keyword", "keywords": ["menu"], "match": "exact"}, MENU)
+    helper = publish(
+        "Help desk",
+        {"type": "keyword", "keywords": ["help"], "match": "exact"},
+        {
+            "spec_version": 2,
+            "nodes": [{"id": "start", "type": "start", "config": {}}],
+            "edges": [],
+        },
+    )
+    deliver(customer_message(text="menu"))
+    deliver(customer_message(text="help"))
+    conversation = conversation_of()
+    page = logged_in.get(f"/inbox/c/{conversation.id}").get_data(as_text=True)
+    assert "“help” went to “Menu”, which was waiting for this contact" in page
+    assert "“Help desk” also matched but does not interrupt" in page
+    assert f'action="/automations/{helper.id}/interrupts"' in page
+
+    run = db.session.scalar(select(AutomationRun).where(AutomationRun.automation_id != helper.id))
+    trace = logged_in.get(f"/automations/{run.automation_id}/runs/{run.id}").get_data(as_text=True)
+    assert "“Help desk” also matched" in trace and f"/automations/{helper.id}/interrupts" in trace
+
+    back = post(logged_in, f"/automations/{helper.id}/interrupts", {"next": f"/inbox/c/{conversation.id}"})
+    assert back.status_code == 302 and back.headers["Location"] == f"/inbox/c/{conversation.id}"
+    db.session.expire_all()
+    assert db.session.get(type(helper), helper.id).published_version.trigger["interrupts"] is True
+    elsewhere = post(logged_in, f"/automations/{helper.id}/interrupts", {"next": "https://evil.example/"})
+    assert elsewhere.headers["Location"] == "/"  # never off the site

@@ -46,6 +46,11 @@ MUTATIONS = {
         f"/automations/{a}/status",
         _form({"status": "paused", "revision": rev}),
     ),
+    "automations.let_interrupt": lambda a, rev: (
+        "POST",
+        f"/automations/{a}/interrupts",
+        _form({"revision": rev, "next": "/inbox/"}),
+    ),
     "automations.delete": lambda a, rev: ("POST", f"/automations/{a}/delete", _form({"revision": rev})),
     "automations.save_draft": lambda a, rev: (
         "POST",
@@ -251,3 +256,15 @@ def test_a_malformed_revision_is_400(logged_in, published):
         f"/automations/{published.id}/publish", json={"revision": "1"}, headers={"X-CSRFToken": token}
     )
     assert response.status_code == 400
+
+
+def test_publishing_with_the_old_version_loaded_points_at_the_new_one(session, published):
+    """The published version is set by its column; a loaded relationship must not write the old one
+    back (its post-update would), and publishing is one revision."""
+    assert published.published_version.number == 1  # loaded
+    before = published.draft_revision
+    version = automations.publish(published)
+    session.commit()
+    session.expire_all()
+    assert published.published_version.number == version.number == 2
+    assert published.draft_revision == before + 1
