@@ -46,6 +46,10 @@ class AutomationError(ValueError):
         self.issues = issues or []
 
 
+class NeedsConfirmation(AutomationError):
+    """Publishing found warnings only: it goes ahead once the person confirms (`issues` lists them)."""
+
+
 class DraftConflict(AutomationError):
     """The automation changed since the client read it (another tab, another person, an API client).
 
@@ -193,7 +197,8 @@ def publish(
 ) -> AutomationVersion:
     """Freeze the draft as a new immutable version and make it the one new runs use (flushed).
 
-    Refused while the validator reports errors; warnings need `confirm_warnings`.
+    Refused while the validator reports errors (AutomationError); warnings need `confirm_warnings`
+    (NeedsConfirmation otherwise).
     """
     expect_revision(automation, base_revision)
     issues = check(automation.draft, automation.trigger)
@@ -201,7 +206,7 @@ def publish(
     if errors:
         raise AutomationError(f"Fix {len(errors)} problem(s) before publishing.", errors)
     if not confirm_warnings and issues:
-        raise AutomationError("Publishing with warnings needs a confirmation.", issues)
+        raise NeedsConfirmation("Publishing with warnings needs a confirmation.", issues)
     number = (
         db.session.scalar(
             select(func.max(AutomationVersion.number)).where(AutomationVersion.automation_id == automation.id)

@@ -333,19 +333,40 @@ def test_publish_is_refused_while_there_are_errors(logged_in, token, session):
     assert db.session.get(Automation, broken.id).published_version_id is None
 
 
-def test_publish_with_warnings_needs_a_confirmation(logged_in, token, automation):
-    """Warnings (an open port) need "confirm"; then version 1 is created and the automation is active."""
-    response = post(logged_in, f"/automations/{automation.id}/publish", token, json={"revision": 1})
-    assert response.status_code == 422 and response.get_json()["needs_confirmation"] is True
-    stale = post(
-        logged_in, f"/automations/{automation.id}/publish", token, json={"revision": 5, "confirm": True}
-    )
-    assert stale.status_code == 409 and stale.get_json()["conflict"] and stale.get_json()["revision"] == 1
-    done = post(
-        logged_in, f"/automations/{automation.id}/publish", token, json={"revision": 1, "confirm": True}
-    )
+def test_publish_without_warnings_needs_no_confirmation(logged_in, token, automation):
+    """A "keyword, send text" automation (its last port open) publishes at once: 200, active."""
+    done = post(logged_in, f"/automations/{automation.id}/publish", token, json={"revision": 1})
     answer = {"version": 1, "status": "active", "revision": 2, "message": "Published version 1."}
-    assert done.get_json() == answer
+    assert done.status_code == 200 and done.get_json() == answer
+
+
+def test_publish_with_warnings_asks_for_a_confirmation(logged_in, token, session):
+    """Warnings (a reply nothing answers) are a question, not an error: 200 with
+    "needs_confirmation" and nothing published; a stale confirmation is 409; "confirm" publishes."""
+    ask = {"id": "ask", "type": "wait_reply", "config": {"variable": "answer"}}
+    asking = automations.create(
+        "Asking",
+        trigger=TRIGGER,
+        graph={
+            **GRAPH,
+            "nodes": [*GRAPH["nodes"], ask],
+            "edges": [*GRAPH["edges"], {"from": "hi", "port": "next", "to": "ask"}],
+        },
+    )
+    db.session.commit()
+    url = f"/automations/{asking.id}/publish"
+    response = post(logged_in, url, token, json={"revision": 1})
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["needs_confirmation"] is True and "version" not in body
+    assert [(i["level"], i["node"], i["field"]) for i in body["issues"]] == [("warning", "ask", "ports")]
+    row = db.session.get(Automation, asking.id)
+    assert row.published_version_id is None and row.status == "draft" and row.draft_revision == 1
+    stale = post(logged_in, url, token, json={"revision": 5, "confirm": True})
+    assert stale.status_code == 409 and stale.get_json()["conflict"] and stale.get_json()["revision"] == 1
+    done = post(logged_in, url, token, json={"revision": 1, "confirm": True})
+    answer = {"version": 1, "status": "active", "revision": 2, "message": "Published version 1."}
+    assert done.status_code == 200 and done.get_json() == answer
 
 
 def test_versions_restore_and_diff(logged_in, token, automation):
