@@ -12,6 +12,7 @@ from datetime import datetime
 
 from croniter import croniter
 from flask import render_template, request
+from werkzeug.datastructures import MultiDict
 
 from flowapp import engine
 from flowapp.engine.triggers import MATCH_MODES
@@ -68,6 +69,28 @@ def read_trigger(form) -> dict:
         trigger[key] = form.get(f"t.{key}", "").strip()
     if kind in ("schedule", "manual") and _audience(form):
         trigger["audience"] = _audience(form)
+    return trigger
+
+
+def new_trigger(form) -> dict:
+    """The trigger the list's create form asks for: a keyword by default.
+
+    Raises AutomationError when a keyword trigger has no usable keyword: the form asks for it. A
+    date field starts on the birthday (a field every contact has); a schedule's time is set in the
+    editor's trigger form, whose problem the editor lists until then.
+    """
+    fields = MultiDict(form)
+    if not fields.get("t.type"):
+        fields["t.type"] = "keyword"
+    trigger = read_trigger(fields)
+    if trigger["type"] == "date_field":
+        trigger["field"] = trigger["field"] or "birthday"
+    if trigger["type"] == "keyword":
+        issues = engine.validate_trigger(trigger)
+        if not trigger["keywords"]:
+            raise automations.AutomationError("Type the keyword that starts this automation (like “menu”).")
+        if issues:
+            raise automations.AutomationError("That keyword cannot start an automation.", issues)
     return trigger
 
 

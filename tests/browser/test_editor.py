@@ -84,9 +84,11 @@ def edges(graph: dict) -> set[tuple[str, str, str]]:
     return {(edge["from"], edge["port"], edge["to"]) for edge in graph["edges"]}
 
 
-def create_empty(page, live_stack, name: str) -> int:
+def create_empty(page, live_stack, name: str, keyword: str = "hello") -> int:
+    """Create an empty keyword automation from the list's form; returns its id, the editor open."""
     page.goto(f"{live_stack.url}/automations/")
     page.fill("#new-name", name)
+    page.fill("#new-keyword", keyword)
     page.click("form[action$='/new'] button[type=submit]")
     page.wait_for_url(re.compile(r".*/automations/\d+/edit$"))
     page.wait_for_selector(EDITOR_READY, state="attached")
