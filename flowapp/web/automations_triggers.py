@@ -105,7 +105,7 @@ def next_times(trigger: dict, count: int = 3) -> list[datetime]:
 
 def _render(automation, trigger: dict, *, applied=None, status=200):
     known = automations.known_references()
-    issues = engine.validate_trigger(trigger, known)
+    issues = engine.validate_trigger(trigger, automations.checkable(known))
     times = next_times(trigger) if not issues else []
     return render_template(
         "automations/_trigger_form.html",
@@ -142,7 +142,7 @@ def trigger_check(automation_id: int):
     """The live check while typing: the trigger's problems and, for cron, its next times."""
     get_automation(automation_id)
     trigger = read_trigger(request.form)
-    issues = engine.validate_trigger(trigger, automations.known_references())
+    issues = engine.validate_trigger(trigger, automations.checkable(automations.known_references()))
     return render_template(
         "automations/_trigger_live.html",
         issues=issues,
