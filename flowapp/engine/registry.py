@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 CATEGORIES = ("messages", "logic", "contact", "integrations", "flow")
 # (level, field, message) from a node type's own checks; level is "error" or "warning".
 Problem = tuple[str, str | None, str]
+REPLY_UNANSWERED = "the customer's reply would get no answer (the run ends there)"
 
 
 def _nothing(config: dict) -> Iterable:
@@ -46,6 +47,9 @@ class NodeType:
     waits_if: Callable[[dict], bool] | None = None
     # The node waits for the customer's reply: every port but "timeout" follows a reply.
     awaits_reply: bool = False
+    # Ports that should lead somewhere, with what goes wrong when nothing is connected to them. Any
+    # other open port simply ends the run, which is normal and no warning (see open_port_risks).
+    open_risks: dict[str, str] = field(default_factory=dict)
     sends_free_form: bool = False
     # Templated text in the config, as (field, text), for the validator's compile check.
     texts: Callable[[dict], Iterable[tuple[str, str]]] = _nothing
@@ -57,6 +61,21 @@ class NodeType:
     def does_wait(self, config: dict) -> bool:
         """Whether a node of this type with `config` stops the run until an event comes."""
         return self.waits_if(config) if self.waits_if is not None else self.waits
+
+    def open_port_risks(self, config: dict) -> dict[str, str]:
+        """The node's ports that warn when nothing is connected, with what would go wrong.
+
+        A reply port (every port but "timeout" of a node that awaits the customer's reply) always
+        does: the customer wrote, and nothing would answer. A timeout does not: ending the run when
+        nobody answered is what a timeout is for.
+        """
+        risks = {}
+        for port in self.ports(config):
+            if port in self.open_risks:
+                risks[port] = self.open_risks[port]
+            elif self.awaits_reply and port != "timeout":
+                risks[port] = REPLY_UNANSWERED
+        return risks
 
     def static_ports(self) -> list[str]:
         """The ports of a node with the default config (what the palette shows)."""

@@ -46,6 +46,10 @@ class AutomationError(ValueError):
         self.issues = issues or []
 
 
+class NeedsConfirmation(AutomationError):
+    """Publishing found warnings only: it goes ahead once the person confirms (`issues` lists them)."""
+
+
 class DraftConflict(AutomationError):
     """The automation changed since the client read it (another tab, another person, an API client).
 
@@ -69,21 +73,33 @@ def issues_as_dicts(issues: list[engine.Issue]) -> list[dict]:
     return [asdict(issue) for issue in issues]
 
 
+BUILTIN_FIELDS = frozenset({"name", "birthday"})  # every contact has these
+
+
 def known_references() -> dict:
     """What graphs may refer to: templates (with parameter counts), contact fields, automations."""
     templates = {
         (t.name, t.language): t.parameters for t in db.session.scalars(select(MessageTemplate)) if t.approved
     }
-    fields: set[str] = {"name", "birthday"}
+    fields: set[str] = set(BUILTIN_FIELDS)
     for row in db.session.scalars(select(Contact.fields).where(Contact.fields.is_not(None)).limit(2000)):
         fields.update((row or {}).keys())
     automations = set(db.session.scalars(select(Automation.id)))
     return {"templates": templates, "fields": fields, "automations": automations}
 
 
+def checkable(known: dict) -> dict:
+    """`known` as the validator should read it: without "fields" (no field check) while no contact
+    has a field of its own. In a new installation every field would look unknown, a warning on each
+    example that reads one, when there is nothing to compare with yet."""
+    if set(known.get("fields", ())) - BUILTIN_FIELDS:
+        return known
+    return {key: value for key, value in known.items() if key != "fields"}
+
+
 def check(graph: dict, trigger: dict | None) -> list[engine.Issue]:
     """Every problem with a graph and its trigger, errors first."""
-    return engine.validate(graph, trigger, known_references())
+    return engine.validate(graph, trigger, checkable(known_references()))
 
 
 def well_formed(graph: dict) -> dict:
@@ -193,7 +209,8 @@ def publish(
 ) -> AutomationVersion:
     """Freeze the draft as a new immutable version and make it the one new runs use (flushed).
 
-    Refused while the validator reports errors; warnings need `confirm_warnings`.
+    Refused while the validator reports errors (AutomationError); warnings need `confirm_warnings`
+    (NeedsConfirmation otherwise).
     """
     expect_revision(automation, base_revision)
     issues = check(automation.draft, automation.trigger)
@@ -201,7 +218,7 @@ def publish(
     if errors:
         raise AutomationError(f"Fix {len(errors)} problem(s) before publishing.", errors)
     if not confirm_warnings and issues:
-        raise AutomationError("Publishing with warnings needs a confirmation.", issues)
+        raise NeedsConfirmation("Publishing with warnings needs a confirmation.", issues)
     version = AutomationVersion(
         automation=automation,
         number=_next_version_number(automation),
@@ -402,7 +419,7 @@ def check_node(node: dict, known: dict | None = None) -> list[engine.Issue]:
     )
     edges = [] if len(nodes) == 1 else [{"from": "__start", "port": "next", "to": node.get("id")}]
     graph = {"spec_version": engine.SPEC_VERSION, "nodes": nodes, "edges": edges}
-    issues = engine.validate(graph, None, known if known is not None else known_references())
+    issues = engine.validate(graph, None, checkable(known if known is not None else known_references()))
     return [
         i for i in issues if i.node == node.get("id") and i.field != "ports" and "reaches" not in i.message
     ]

@@ -18,6 +18,7 @@ from flowapp.models import Automation
 from flowapp.services import automations, examples, stats
 from flowapp.web.auth import safe_next
 from flowapp.web.automations_common import CHANGED_ELSEWHERE, bp, form_revision, get_automation, vary_on_htmx
+from flowapp.web.automations_triggers import KIND_LABELS, new_trigger
 from flowapp.web.automations_views import trigger_summary
 
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
@@ -34,8 +35,10 @@ def _list_context(error: str | None = None, issues: list | None = None) -> dict:
         "automations": items,
         "runs_7d": stats.runs_last_days_by_automation(7),
         "examples": examples.all_examples(),
+        "trigger_kinds": KIND_LABELS,
         "error": error,
         "issues": issues or [],
+        "form": {},  # what the create form shows; a refused create shows what was typed
     }
 
 
@@ -53,7 +56,8 @@ def _row(automation: Automation, error: str | None = None, status: int = 200):
 
 @bp.post("/new")
 def create():
-    """A new automation, empty or from an example; opens the editor."""
+    """A new automation, from an example (which brings its trigger) or empty with the trigger the form
+    asks for (a keyword by default); opens the editor."""
     name, slug = request.form.get("name", ""), request.form.get("example", "")
     try:
         if slug:
@@ -61,10 +65,12 @@ def create():
             if name.strip():
                 automation.name = name.strip()[:200]
         else:
-            automation = automations.create(name, user=current_user)
+            trigger = new_trigger(request.form)
+            automation = automations.create(name, trigger=trigger, user=current_user)
     except automations.AutomationError as exc:
         db.session.rollback()
-        return render_template("automations/index.html", **_list_context(str(exc))), 400
+        context = {**_list_context(str(exc), exc.issues), "form": request.form}
+        return render_template("automations/index.html", **context), 400
     db.session.commit()
     return redirect(url_for("automations.edit", automation_id=automation.id))
 

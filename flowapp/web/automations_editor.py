@@ -168,7 +168,8 @@ def publish(automation_id: int):
     """Publish the stored draft as a new immutable version.
 
     {"revision", "confirm"}: the revision must be the one the editor shows (409 otherwise); errors
-    refuse it (422); warnings need "confirm": true (422 with "needs_confirmation").
+    refuse it (422). Warnings without "confirm": true are a question, not a failure: 200 with
+    {"needs_confirmation": true, "issues"} and nothing published.
     """
     automation = get_automation(automation_id)
     body = json_body()
@@ -181,11 +182,15 @@ def publish(automation_id: int):
         )
     except automations.DraftConflict:
         return _conflict(automation_id)
+    except automations.NeedsConfirmation as exc:
+        db.session.rollback()
+        return jsonify(
+            needs_confirmation=True, message=str(exc), issues=automations.issues_as_dicts(exc.issues)
+        )
     except automations.AutomationError as exc:
         db.session.rollback()
-        has_errors = any(issue.level == "error" for issue in exc.issues)
         return json_error(
-            422, str(exc), issues=automations.issues_as_dicts(exc.issues), needs_confirmation=not has_errors
+            422, str(exc), issues=automations.issues_as_dicts(exc.issues), needs_confirmation=False
         )
     db.session.commit()
     return jsonify(

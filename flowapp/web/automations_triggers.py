@@ -12,6 +12,7 @@ from datetime import datetime
 
 from croniter import croniter
 from flask import render_template, request
+from werkzeug.datastructures import MultiDict
 
 from flowapp import engine
 from flowapp.engine.triggers import MATCH_MODES
@@ -71,6 +72,28 @@ def read_trigger(form) -> dict:
     return trigger
 
 
+def new_trigger(form) -> dict:
+    """The trigger the list's create form asks for: a keyword by default.
+
+    Raises AutomationError when a keyword trigger has no usable keyword: the form asks for it. A
+    date field starts on the birthday (a field every contact has); a schedule's time is set in the
+    editor's trigger form, whose problem the editor lists until then.
+    """
+    fields = MultiDict(form)
+    if not fields.get("t.type"):
+        fields["t.type"] = "keyword"
+    trigger = read_trigger(fields)
+    if trigger["type"] == "date_field":
+        trigger["field"] = trigger["field"] or "birthday"
+    if trigger["type"] == "keyword":
+        issues = engine.validate_trigger(trigger)
+        if not trigger["keywords"]:
+            raise automations.AutomationError("Type the keyword that starts this automation (like “menu”).")
+        if issues:
+            raise automations.AutomationError("That keyword cannot start an automation.", issues)
+    return trigger
+
+
 def next_times(trigger: dict, count: int = 3) -> list[datetime]:
     """The next times a valid cron schedule fires, in the account's time zone (for the form)."""
     if trigger.get("type") != "schedule" or "cron" not in trigger:
@@ -82,7 +105,7 @@ def next_times(trigger: dict, count: int = 3) -> list[datetime]:
 
 def _render(automation, trigger: dict, *, applied=None, status=200):
     known = automations.known_references()
-    issues = engine.validate_trigger(trigger, known)
+    issues = engine.validate_trigger(trigger, automations.checkable(known))
     times = next_times(trigger) if not issues else []
     return render_template(
         "automations/_trigger_form.html",
@@ -119,7 +142,7 @@ def trigger_check(automation_id: int):
     """The live check while typing: the trigger's problems and, for cron, its next times."""
     get_automation(automation_id)
     trigger = read_trigger(request.form)
-    issues = engine.validate_trigger(trigger, automations.known_references())
+    issues = engine.validate_trigger(trigger, automations.checkable(automations.known_references()))
     return render_template(
         "automations/_trigger_live.html",
         issues=issues,

@@ -84,9 +84,11 @@ def edges(graph: dict) -> set[tuple[str, str, str]]:
     return {(edge["from"], edge["port"], edge["to"]) for edge in graph["edges"]}
 
 
-def create_empty(page, live_stack, name: str) -> int:
+def create_empty(page, live_stack, name: str, keyword: str = "hello") -> int:
+    """Create an empty keyword automation from the list's form; returns its id, the editor open."""
     page.goto(f"{live_stack.url}/automations/")
     page.fill("#new-name", name)
+    page.fill("#new-keyword", keyword)
     page.click("form[action$='/new'] button[type=submit]")
     page.wait_for_url(re.compile(r".*/automations/\d+/edit$"))
     page.wait_for_selector(EDITOR_READY, state="attached")
@@ -168,11 +170,11 @@ def test_build_save_fix_publish_and_simulate(logged_in_page, live_stack):
     save_now(page)
     expect(node(page, "send_text_2")).not_to_have_class(re.compile(r"\bhas-error\b"))
 
-    # Publish: warnings (open ports) need a confirmation.
+    # Publish: every reply port leads somewhere and the texts' open ports simply end the run, so no
+    # warning asks for a confirmation.
     page.click('[data-action="publish"]')
-    expect(page.locator("#publish-dialog")).to_have_attribute("open", "")
-    page.click('[data-action="publish-confirm"]')
     expect(page.locator("#toast")).to_contain_text("Published version 1")
+    expect(page.locator("#publish-dialog")).not_to_have_attribute("open", "")
     expect(page.locator("#automation-status")).to_have_text("active")
     assert stored(live_stack, automation_id).published_version_id is not None
 

@@ -3,15 +3,17 @@
 A case: {"name", "graph": {"nodes": [...], "edges": [[from, port, to], ...]} (a start node is added
 when missing), "context" (merged over helpers.CONTEXT), "now", "events": [{"kind", "data", "at"}]
 (a "$token" in data is the token of the wait at that moment), "invalid_graph" (the validator may
-report errors), "expect": {"status", "node", "error" (a substring), "effects" (all effects of all
-calls, each matched as a subset, same count), "vars", "ports" ([node, port] pairs of all calls),
-"wait" (subset of state.wait), "contact" (subset of the run's contact at the end), "log" (events that
-must appear)}}.
+report errors), "open_port_warnings" ({node: [ports]}: the open ports the validator warns about;
+none when absent, since an open port that simply ends the run is no warning), "expect": {"status",
+"node", "error" (a substring), "effects" (all effects of all calls, each matched as a subset, same
+count), "vars", "ports" ([node, port] pairs of all calls), "wait" (subset of state.wait), "contact"
+(subset of the run's contact at the end), "log" (events that must appear)}}.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from pathlib import Path
 
@@ -69,6 +71,16 @@ def _fill_token(data: dict, state: RunState) -> dict:
     return {key: (token if value == "$token" else value) for key, value in data.items()}
 
 
+def _open_port_warnings(issues) -> dict[str, list[str]]:
+    """{node: [ports]} named by the open-port warnings ('nothing is connected to "a", "b": ...')."""
+    found: dict[str, list[str]] = {}
+    for issue in issues:
+        if issue.level == "warning" and issue.field == "ports":
+            named = issue.message.split(":")[0]
+            found.setdefault(issue.node, []).extend(re.findall(r'"([^"]+)"', named))
+    return found
+
+
 def run_case(case: dict):
     """Run a case; returns (final state, all effects, all ports, all log entries, last Run's contact)."""
     document = graph(case["graph"]["nodes"], case["graph"].get("edges", []))
@@ -95,7 +107,9 @@ def test_case(case):
     document, state, effects, ports, log = run_case(case)
     expect = case["expect"]
     if not case.get("invalid_graph"):
-        assert [i for i in validate(document) if i.level == "error"] == []
+        issues = validate(document)
+        assert [i for i in issues if i.level == "error"] == []
+        assert _open_port_warnings(issues) == case.get("open_port_warnings", {})
     assert state.status == expect["status"], state.error
     if "node" in expect:
         assert state.node == expect["node"]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from flowapp.engine import Issue, validate
+from flowapp.engine import NODE_TYPES, Issue, validate
+from flowapp.engine.registry import REPLY_UNANSWERED
 from tests.engine.helpers import graph, node
 
 
@@ -101,16 +102,86 @@ def test_unreachable_nodes_warn():
     assert ("warning", "lost", None, "no path from the start reaches this node") in issues_of(document)
 
 
-def test_unconnected_ports_warn_once_per_node():
-    """Ports with nothing connected are listed in one warning per node."""
+# Every node type with all its ports open, and the ports that warn: only those where something is
+# lost (a reply nothing answers, a start leading nowhere, an HTTP failure nobody hears of).
+CHOICES = {"timeout": "1h", "variable": "choice"}
+OPEN_PORTS = {
+    "start": ({}, ["next"]),
+    "send_text": ({"text": "Hi"}, []),
+    "send_media": ({"kind": "image", "link": "https://example.com/a.png"}, []),
+    "send_template": ({"name": "hello", "language": "en_US"}, []),
+    "send_buttons": ({"text": "Pick", "buttons": [{"id": "a", "title": "A"}], **CHOICES}, ["a", "other"]),
+    "send_list": (
+        {"text": "Pick", "button": "Days", "sections": [{"rows": [{"id": "mon", "title": "M"}]}], **CHOICES},
+        ["mon", "other"],
+    ),
+    "wait_reply": (
+        {"variable": "email", "timeout": "1h", "validate": {"kind": "email"}},
+        ["reply", "invalid"],
+    ),
+    "condition": ({"cases": [{"id": "yes", "left": "message.text", "op": "contains_any", "value": "y"}]}, []),
+    "set_variable": ({"name": "x", "value": "1"}, []),
+    "update_contact": ({"add_tags": ["vip"]}, []),
+    "http_request": ({"method": "POST", "url": "https://example.com/leads"}, ["failure"]),
+    "delay": ({"seconds": "1h"}, []),
+    "random_split": ({"branches": [{"id": "a", "weight": 50}, {"id": "b", "weight": 50}]}, []),
+    "run_automation": ({"automation_id": 7, "wait": True}, []),
+    "handoff": ({}, []),
+    "log": ({"message": "here"}, []),
+    "end": ({}, []),
+}
+
+
+def test_the_open_port_table_covers_every_node_type():
+    """Each node type has its row in OPEN_PORTS."""
+    assert set(OPEN_PORTS) == set(NODE_TYPES)
+
+
+@pytest.mark.parametrize("type_name", list(OPEN_PORTS))
+def test_open_ports_warn_only_where_something_is_lost(type_name):
+    """A port with nothing connected ends the run, which is no warning, unless its node type says
+    what is lost there; the node's other settings are valid, so these are its only issues."""
+    config, warned = OPEN_PORTS[type_name]
+    if type_name == "start":
+        document = graph([node("start", "start")], [])
+    else:
+        document = graph([node("n", type_name, **config)], [["start", "next", "n"]])
+    node_id = "start" if type_name == "start" else "n"
+    found = issues_of(document)
+    if not warned:
+        assert found == []
+        return
+    assert len(found) == 1
+    level, where, field, message = found[0]
+    assert (level, where, field) == ("warning", node_id, "ports")
+    assert message.startswith("nothing is connected to " + ", ".join(f'"{p}"' for p in warned) + ": ")
+
+
+def test_open_port_warnings_say_what_is_lost():
+    """One warning per node and risk, naming every open port at risk and the consequence; the
+    timeout port is left out (ending the run when nobody answers is what a timeout is for)."""
     document = graph(
-        [node("ask", "send_buttons", text="Pick", buttons=[{"id": "a", "title": "A"}], timeout="1h")],
-        [["start", "next", "ask"]],
+        [
+            node("ask", "send_buttons", text="Pick", buttons=[{"id": "a", "title": "A"}], timeout="1h"),
+            node("crm", "http_request", method="POST", url="https://example.com/leads"),
+        ],
+        [["start", "next", "ask"], ["ask", "a", "crm"]],
     )
-    found = [i for i in issues_of(document) if i[1] == "ask" and i[2] == "ports"]
-    assert found == [
-        ("warning", "ask", "ports", 'nothing is connected to "a", "other", "timeout": the run ends there')
+    assert [i for i in issues_of(document) if i[2] == "ports"] == [
+        ("warning", "ask", "ports", 'nothing is connected to "other": ' + REPLY_UNANSWERED),
+        (
+            "warning",
+            "crm",
+            "ports",
+            'nothing is connected to "failure": a failed request would end the run as completed, unnoticed',
+        ),
     ]
+
+
+def test_open_ports_that_end_the_run_do_not_warn():
+    """A "keyword, send text" bot validates clean: its last port simply ends the run."""
+    document = graph([node("hello", "send_text", text="Hi!")], [["start", "next", "hello"]])
+    assert validate(document) == []
 
 
 def test_missing_required_settings_once():

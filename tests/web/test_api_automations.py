@@ -94,6 +94,21 @@ def test_publish_refuses_errors_with_node_issues(api):  # noqa: F811
     assert any(issue["node"] == "hello" for issue in response.get_json()["error"]["issues"])
 
 
+def test_publish_with_warnings_needs_no_confirmation(api):  # noqa: F811
+    """The API publishes a draft whose only problems are warnings (a reply nothing answers) at once."""
+    ask = {"id": "ask", "type": "wait_reply", "config": {"variable": "answer"}}
+    graph = {
+        **GRAPH,
+        "nodes": [*GRAPH["nodes"][:2], ask],
+        "edges": [*GRAPH["edges"][:1], {"from": "hello", "port": "next", "to": "ask"}],
+    }
+    body = create(api, graph=graph)
+    assert [(i["level"], i["node"]) for i in body["issues"]] == [("warning", "ask")]
+    response = api.post(f"/api/automations/{body['id']}/publish")
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["version"] == 1 and response.get_json()["status"] == "active"
+
+
 def test_publish_then_execute_for_one_contact(api, session):  # noqa: F811
     """A published automation started for a contact answers the run, readable at /api/runs/<id>."""
     contact = factories.make_contact(wa_id="15551230001", last_inbound_at=utcnow() - timedelta(minutes=1))

@@ -6,7 +6,7 @@ import json
 import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from flowapp.extensions import db
 from flowapp.models import Automation, AutomationRun, utcnow
@@ -130,17 +130,70 @@ def test_names_are_escaped(logged_in, token, session):
         assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
 
+def create_form(**fields) -> dict:
+    return {"name": "Blank", "example": "", "t.type": "keyword", "t.keywords": "hi", **fields}
+
+
 def test_create_empty_and_from_example(logged_in, token):
-    """Create opens the editor on a new draft: empty (a start node) or from an example."""
-    response = post(logged_in, "/automations/new", token, data={"name": "Blank", "example": ""})
+    """Create opens the editor on a new draft: empty (a start node) or from an example, whose trigger
+    it keeps whatever the trigger fields say."""
+    response = post(logged_in, "/automations/new", token, data=create_form())
     blank = db.session.scalar(select(Automation).where(Automation.name == "Blank"))
     assert response.headers["Location"].endswith(f"/automations/{blank.id}/edit")
     assert [node["type"] for node in blank.draft["nodes"]] == ["start"]
-    post(logged_in, "/automations/new", token, data={"name": "", "example": "keyword_menu"})
+    post(
+        logged_in,
+        "/automations/new",
+        token,
+        data=create_form(name="", example="keyword_menu", **{"t.type": "manual"}),
+    )
     menu = db.session.scalar(select(Automation).where(Automation.name == "Keyword menu"))
     assert menu.trigger["keywords"] == ["menu"] and len(menu.draft["nodes"]) > 5
-    refused = post(logged_in, "/automations/new", token, data={"name": " ", "example": ""})
+    refused = post(logged_in, "/automations/new", token, data=create_form(name=" "))
     assert refused.status_code == 400 and "Give the automation a name" in refused.get_data(as_text=True)
+
+
+def test_the_create_form_asks_for_the_trigger(logged_in):
+    """The list's create form asks for the trigger, a keyword by default, and offers every kind."""
+    html = logged_in.get("/automations/").get_data(as_text=True)
+    select_html = re.search(r'<select id="new-trigger" name="t.type">.*?</select>', html, re.S).group(0)
+    kinds = re.findall(r'<option value="(\w+)"', select_html)
+    assert sorted(kinds) == sorted(
+        ["any_message", "keyword", "new_contact", "date_field", "schedule", "manual"]
+    )
+    assert '<option value="keyword" selected>' in select_html
+    assert 'name="t.keywords"' in html
+
+
+@pytest.mark.parametrize(
+    ("fields", "trigger"),
+    [
+        ({}, {"type": "keyword", "keywords": ["hi"], "match": "first_word"}),
+        ({"t.keywords": "  Menu  "}, {"type": "keyword", "keywords": ["Menu"], "match": "first_word"}),
+        ({"t.type": "new_contact", "t.keywords": ""}, {"type": "new_contact"}),
+        ({"t.type": "any_message"}, {"type": "any_message"}),
+        ({"t.type": "date_field"}, {"type": "date_field", "field": "birthday"}),
+        ({"t.type": "manual"}, {"type": "manual"}),
+        ({"t.type": "schedule"}, {"type": "schedule", "cron": ""}),  # its time is set in the editor
+    ],
+)
+def test_create_with_a_trigger(logged_in, token, fields, trigger):
+    """An empty automation starts with the trigger the form chose."""
+    response = post(logged_in, "/automations/new", token, data=create_form(**fields))
+    assert response.status_code == 302
+    assert db.session.scalar(select(Automation).where(Automation.name == "Blank")).trigger == trigger
+
+
+def test_a_keyword_trigger_needs_its_keyword(logged_in, token):
+    """Without a keyword (or without the trigger field at all) nothing is created, and the form keeps
+    what was typed."""
+    for fields in ({"t.keywords": "  "}, {"t.type": None, "t.keywords": None}):
+        data = {key: value for key, value in create_form(name="Mine", **fields).items() if value is not None}
+        refused = post(logged_in, "/automations/new", token, data=data)
+        html = refused.get_data(as_text=True)
+        assert refused.status_code == 400 and "Type the keyword that starts this automation" in html
+        assert 'id="new-name" name="name" placeholder="Welcome message" maxlength="200" value="Mine"' in html
+    assert db.session.scalar(select(func.count()).select_from(Automation)) == 0
 
 
 def test_duplicate_rename_status_and_delete(logged_in, token, automation):
@@ -333,19 +386,40 @@ def test_publish_is_refused_while_there_are_errors(logged_in, token, session):
     assert db.session.get(Automation, broken.id).published_version_id is None
 
 
-def test_publish_with_warnings_needs_a_confirmation(logged_in, token, automation):
-    """Warnings (an open port) need "confirm"; then version 1 is created and the automation is active."""
-    response = post(logged_in, f"/automations/{automation.id}/publish", token, json={"revision": 1})
-    assert response.status_code == 422 and response.get_json()["needs_confirmation"] is True
-    stale = post(
-        logged_in, f"/automations/{automation.id}/publish", token, json={"revision": 5, "confirm": True}
-    )
-    assert stale.status_code == 409 and stale.get_json()["conflict"] and stale.get_json()["revision"] == 1
-    done = post(
-        logged_in, f"/automations/{automation.id}/publish", token, json={"revision": 1, "confirm": True}
-    )
+def test_publish_without_warnings_needs_no_confirmation(logged_in, token, automation):
+    """A "keyword, send text" automation (its last port open) publishes at once: 200, active."""
+    done = post(logged_in, f"/automations/{automation.id}/publish", token, json={"revision": 1})
     answer = {"version": 1, "status": "active", "revision": 2, "message": "Published version 1."}
-    assert done.get_json() == answer
+    assert done.status_code == 200 and done.get_json() == answer
+
+
+def test_publish_with_warnings_asks_for_a_confirmation(logged_in, token, session):
+    """Warnings (a reply nothing answers) are a question, not an error: 200 with
+    "needs_confirmation" and nothing published; a stale confirmation is 409; "confirm" publishes."""
+    ask = {"id": "ask", "type": "wait_reply", "config": {"variable": "answer"}}
+    asking = automations.create(
+        "Asking",
+        trigger=TRIGGER,
+        graph={
+            **GRAPH,
+            "nodes": [*GRAPH["nodes"], ask],
+            "edges": [*GRAPH["edges"], {"from": "hi", "port": "next", "to": "ask"}],
+        },
+    )
+    db.session.commit()
+    url = f"/automations/{asking.id}/publish"
+    response = post(logged_in, url, token, json={"revision": 1})
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["needs_confirmation"] is True and "version" not in body
+    assert [(i["level"], i["node"], i["field"]) for i in body["issues"]] == [("warning", "ask", "ports")]
+    row = db.session.get(Automation, asking.id)
+    assert row.published_version_id is None and row.status == "draft" and row.draft_revision == 1
+    stale = post(logged_in, url, token, json={"revision": 5, "confirm": True})
+    assert stale.status_code == 409 and stale.get_json()["conflict"] and stale.get_json()["revision"] == 1
+    done = post(logged_in, url, token, json={"revision": 1, "confirm": True})
+    answer = {"version": 1, "status": "active", "revision": 2, "message": "Published version 1."}
+    assert done.status_code == 200 and done.get_json() == answer
 
 
 def test_versions_restore_and_diff(logged_in, token, automation):

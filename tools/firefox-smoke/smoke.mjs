@@ -34,6 +34,7 @@ try {
 
   await page.goto(base + "/automations/");
   await page.type("#new-name", "Firefox smoke " + Date.now());
+  await page.type("#new-keyword", "smoke"); // a keyword trigger by default: it needs its keyword
   await Promise.all([page.waitForNavigation(), page.click("form[action$='/new'] button[type=submit]")]);
   await page.waitForSelector("html[data-editor-ready=true]");
   step("editor open: " + page.url());

@@ -20,6 +20,7 @@ from flowapp.engine.triggers import TIME_OF_DAY
     category="flow",
     config_schema=obj({}),
     summary=lambda config: "Start",
+    open_risks={"next": "a run would do nothing"},
 )
 def start(run, node_id: str, config: dict):
     """Where the run begins; exactly one per graph.

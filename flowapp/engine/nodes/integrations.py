@@ -82,6 +82,9 @@ def _refuse(run, node_id: str, config: dict, url: str, problem: str) -> str:
     required=("method", "url"),
     default_config={"method": "POST", "url": "https://", "save_as": "response"},
     waits=True,
+    # A failure that ends the run counts as completed: the lost request (a lead that never reached
+    # the CRM) would show nowhere but in the run's log.
+    open_risks={"failure": "a failed request would end the run as completed, unnoticed"},
     summary=lambda config: f"{config.get('method', 'GET')} {config.get('url') or '?'}",
     texts=_texts,
     check=_check,

@@ -145,16 +145,24 @@ def reachable(view: View) -> set[str]:
 
 
 def reach_issues(view: View) -> list[Issue]:
-    """Warnings for nodes no run can reach and for ports that lead nowhere."""
+    """Warnings for nodes no run can reach and for open ports that are a real risk.
+
+    An open port ends the run (as completed), which is how most automations end, so it warns only
+    where its node type says something is lost (NodeType.open_port_risks): a reply nothing answers,
+    a start that leads nowhere, an HTTP failure nobody hears of. One warning per node and risk.
+    """
     seen = reachable(view)
     issues = [
         warning(node_id, None, "no path from the start reaches this node")
         for node_id in view.nodes
         if node_id not in seen
     ]
-    for node_id, ports in view.ports.items():
-        open_ports = [port for port in ports if (node_id, port) not in view.edges]
-        if open_ports:
-            names = ", ".join(f'"{port}"' for port in open_ports)
-            issues.append(warning(node_id, "ports", f"nothing is connected to {names}: the run ends there"))
+    for node_id, node_type in view.types.items():
+        by_risk: dict[str, list[str]] = {}
+        for port, risk in node_type.open_port_risks(view.config(node_id)).items():
+            if (node_id, port) not in view.edges:
+                by_risk.setdefault(risk, []).append(port)
+        for risk, ports in by_risk.items():
+            names = ", ".join(f'"{port}"' for port in ports)
+            issues.append(warning(node_id, "ports", f"nothing is connected to {names}: {risk}"))
     return issues

@@ -27,14 +27,15 @@ export async function publish(editor, confirm) {
   }
   const body = { revision: editor.saver.revision, confirm: Boolean(confirm) };
   const { ok, status, data } = await postJSON(editor.urls.publish, body);
-  if (ok) {
+  if (ok && !data.needs_confirmation) {
     editor.saver.revision = data.revision; // publishing is a change too
     editor.toast(data.message);
     editor.showHeader(null, data.status);
     if (!$("#panel-versions").hidden) editor.panels.show("versions");
   } else if (status === 409) {
     editor.saver.conflicted(data);
-  } else if (status === 422 && data.needs_confirmation) {
+  } else if (ok) {
+    // Warnings only: a question for the person (200), not a failure; nothing was published yet.
     const items = data.issues.map((issue) => {
       const item = document.createElement("li");
       item.textContent = (issue.node ? issue.node + ": " : "") + issue.message;
