@@ -2,14 +2,18 @@
 // The page embeds the draft, its node views and the URLs to call (#editor-data); everything the
 // canvas draws comes from there or from the server's answers. See docs/editor.md.
 
+import { layered, measure } from "./editor/arrange.js";
 import { Canvas } from "./editor/canvas.js";
 import { showConnections } from "./editor/connections.js";
 import { clipboardDocument, clone, freeId, pastedNodes } from "./editor/graph.js";
 import { History } from "./editor/history.js";
 import { clearPath, clearStats, markIssues, showPath, showStats } from "./editor/overlays.js";
+import { Folds } from "./editor/fold.js";
+import { Minimap } from "./editor/minimap.js";
 import { Panels } from "./editor/panels.js";
 import { Saver } from "./editor/save.js";
 import { Selection } from "./editor/select.js";
+import { bindSkipLink } from "./editor/focus.js";
 import { bindKeys } from "./editor/keys.js";
 import { publish, resolveConflict, restoreVersion, showVersionDiff } from "./editor/versions.js";
 
@@ -25,10 +29,16 @@ class Editor {
     this.issues = data.issues;
     this.mode = null; // "diff" while two versions are compared (read-only)
     this.pasteCount = 0;
-    this.canvas = new Canvas($("#canvas"), { change: (reason) => this.commit(reason) });
+    this.canvas = new Canvas($("#canvas"), {
+      change: (reason) => this.commit(reason),
+      view: () => this.minimap?.schedule(),
+    });
+    this.minimap = new Minimap(this.canvas, $("#minimap"));
+    // Folded panels are folded before the first view is chosen, so it uses the room they leave.
+    this.folds = new Folds($("#editor"));
     this.selection = new Selection(this.canvas, {
-      open: (id) => this.openNode(id),
-      changed: () => {},
+      open: (id, how) => this.openNode(id, how),
+      changed: () => this.minimap.schedule(),
     });
     this.history = new History();
     this.saver = new Saver({
@@ -43,11 +53,13 @@ class Editor {
     this.canvas.render(data.graph, data.views);
     this.history.reset(this.snapshot());
     markIssues(this.canvas, this.issues);
-    this.canvas.fit();
+    this.canvas.home();
+    this.minimap.draw();
     this.bindToolbar();
     this.bindPalette();
     this.bindName();
     bindKeys(this);
+    bindSkipLink(this);
   }
 
   // The name is saved with the draft (one revision, no race with the canvas); an empty name is not
@@ -95,6 +107,7 @@ class Editor {
     $('[data-action="undo"]').disabled = !this.history.canUndo;
     $('[data-action="redo"]').disabled = !this.history.canRedo;
     markIssues(this.canvas, this.issues);
+    this.minimap.schedule();
     if ($("#stats-toggle").checked) this.loadStats();
   }
 
@@ -146,7 +159,7 @@ class Editor {
     return { x: Math.round(at.x - 100 + offset), y: Math.round(at.y - 40 + offset) };
   }
 
-  add(type, clientX, clientY) {
+  add(type, clientX, clientY, how = {}) {
     const entry = this.palette.get(type);
     if (!entry || this.mode) return;
     if (type === "start" && this.history.current().graph.nodes.some((node) => node.type === "start")) {
@@ -165,7 +178,7 @@ class Editor {
     this.canvas.addNode(node, entry.view);
     this.commit("add");
     this.selection.set([node.id]);
-    this.openNode(node.id);
+    this.openNode(node.id, how);
   }
 
   // Nodes added from the keyboard land in the middle of the view; step down and right past any
@@ -240,10 +253,22 @@ class Editor {
     $("#panel-settings").replaceChildren();
   }
 
-  openNode(id) {
+  // "Arrange": every node moved to a layered layout, as one edit (undo puts them back).
+  arrange() {
+    if (this.mode || !this.canvas.order.length) return;
+    const box = this.canvas.bounds();
+    this.canvas.placeAll(layered(measure(this.canvas), { x: box.x, y: box.y }));
+    this.canvas.home();
+  }
+
+  // `how.focus`: the settings were opened from the keyboard, so the focus moves into the form
+  // (and Escape brings it back to the node); a click leaves the focus on the canvas, where
+  // Delete and the other keys act on the selection.
+  openNode(id, how = {}) {
     if (this.mode) return;
     const node = this.canvas.node(id);
     if (!node) return;
+    this.panels.opening = { id, focus: Boolean(how.focus) };
     this.panels.show("settings");
     const values = { node: JSON.stringify(node), graph: JSON.stringify(this.history.current().graph) };
     window.htmx.ajax("POST", this.urls.node_form, { target: "#panel-settings", swap: "innerHTML", values });
@@ -352,6 +377,7 @@ class Editor {
       "zoom-in": () => this.canvas.zoomBy(1),
       "zoom-out": () => this.canvas.zoomBy(-1),
       fit: () => this.canvas.fit(),
+      arrange: () => this.arrange(),
       duplicate: () => this.duplicate(),
       delete: () => this.remove(),
       publish: () => publish(this, false),
@@ -382,7 +408,8 @@ class Editor {
     const palette = $(".palette");
     palette.addEventListener("click", (event) => {
       const item = event.target.closest(".palette-item");
-      if (item) this.add(item.dataset.type);
+      // detail is 0 for a click made with Enter or Space.
+      if (item) this.add(item.dataset.type, undefined, undefined, { focus: event.detail === 0 });
     });
     palette.addEventListener("dragstart", (event) => {
       const item = event.target.closest(".palette-item");

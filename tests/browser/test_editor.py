@@ -204,6 +204,7 @@ def test_undo_redo_copy_paste_export_and_import(logged_in_page, live_stack):
         menu_id, other_id = menu.id, other.id
     open_editor(page, f"{live_stack.url}/automations/{menu_id}/edit")
     original = serialize(page)
+    page.click('[data-action="fit"]')  # the whole menu on screen, for the mouse
 
     node(page, "faq_text").locator(".fa-summary").click()
     page.keyboard.press("Delete")
@@ -456,5 +457,7 @@ def test_ports_connect_from_the_keyboard(logged_in_page, live_stack):
     screenshot(page, "editor-connections")
     page.get_by_label("“next” leads to").select_option("")
     assert edges(serialize(page)) == {("send_text", "next", "log")}
+    page.keyboard.press("Escape")  # from the settings (their first field has the focus) to the node
+    expect(node(page, "start")).to_be_focused()
     page.keyboard.press("Control+z")
     assert edges(serialize(page)) == {("start", "next", "send_text"), ("send_text", "next", "log")}

@@ -11,6 +11,8 @@ import { clone, edgeKey, orderedNode } from "./graph.js";
 import { viewport } from "./viewport.js";
 
 const CLASS_CHARS = /[^A-Za-z0-9_-]/g;
+// The grid row of a node's first port: rows 1-3 are its head, summary and id (see editor.css).
+const PORT_ROW = 4;
 const UNKNOWN_VIEW = { ports: [], labels: {}, summary: "", icon: "?", title: "Node", inputs: 1 };
 
 export function el(tag, className, content) {
@@ -43,6 +45,12 @@ export class Canvas {
     this.reset();
     df.on("connectionCreated", (info) => this.connected(info));
     df.on("connectionRemoved", () => this.edited("disconnect"));
+    // The view changed (panned, zoomed, a node dragged): whoever follows it (the minimap) redraws.
+    const viewed = () => this.hooks.view?.();
+    df.on("translate", viewed);
+    df.on("zoom", viewed);
+    df.on("mouseMove", () => df.drag && viewed());
+    this.bindResize();
   }
 
   reset() {
@@ -156,10 +164,20 @@ export class Canvas {
     element.setAttribute("role", "button");
     const title = rec.node.label || rec.view.title;
     element.setAttribute("aria-label", title + ": " + rec.view.summary + " (" + id + ")");
+    // Each port's label is a row of the node, and its output circle sits in the same grid row
+    // (editor.css), so a long label wraps inside the node instead of running under its
+    // neighbours, and the circle follows the label's line however many lines it takes.
+    const labels = rec.view.ports.map((port, i) => {
+      const label = el("div", "fa-port", rec.view.labels[port] || port);
+      label.dataset.port = port;
+      label.style.gridRow = String(PORT_ROW + i);
+      return label;
+    });
     element.querySelector(".drawflow_content_node").replaceChildren(
       el("div", "fa-head", [el("span", "fa-icon", rec.view.icon), el("span", "fa-title", title)]),
       el("div", "fa-summary", rec.view.summary),
       el("div", "fa-meta", [el("code", "fa-id", id)]),
+      ...labels,
       el("div", "fa-badges"),
     );
     element.querySelectorAll(".outputs > .output").forEach((output, i) => {
@@ -167,6 +185,7 @@ export class Canvas {
       output.dataset.port = port;
       output.dataset.label = rec.view.labels[port] || port;
       output.title = "Port " + port + ": drag to a node to connect";
+      output.style.gridRow = String(PORT_ROW + i);
     });
   }
 
@@ -380,6 +399,23 @@ export class Canvas {
     element.style.top = d.pos_y + "px";
     rec.placed = true;
     this.df.updateConnectionNodes("node-" + rec.dfId);
+  }
+
+  // Move nodes to new positions ({id: {x, y}}) in one go, then draw the edges once.
+  placeAll(positions) {
+    const data = this.df.drawflow.drawflow.Home.data;
+    for (const [id, at] of Object.entries(positions)) {
+      const rec = this.records.get(id);
+      if (!rec) continue;
+      data[rec.dfId].pos_x = at.x;
+      data[rec.dfId].pos_y = at.y;
+      const element = this.nodeElement(id);
+      element.style.left = at.x + "px";
+      element.style.top = at.y + "px";
+      rec.placed = true;
+    }
+    this.redrawAll();
+    this.edited("arrange");
   }
 
   // Round moved nodes to whole pixels (exported files stay tidy) and mark them placed.

@@ -1,5 +1,8 @@
 // Keyboard shortcuts: Delete, Ctrl+Z, Ctrl+Shift+Z (or Ctrl+Y), Ctrl+C, Ctrl+V, Ctrl+D, Ctrl+A,
-// Ctrl+S, Escape. Typing in a field keeps its own keys; only Ctrl+S works everywhere.
+// Ctrl+S, Escape. Typing in a field keeps its own keys; only Ctrl+S works everywhere, and Escape
+// in a node's settings goes back to the node.
+
+import { leaveSettings } from "./focus.js";
 
 function typing(target) {
   return target.closest("input, textarea, select, [contenteditable]") !== null;
@@ -24,6 +27,11 @@ export function bindKeys(editor) {
     if (command && key === "s") {
       event.preventDefault();
       editor.saver.flush();
+      return;
+    }
+    if (event.key === "Escape" && event.target.closest && event.target.closest("#node-form-wrap")) {
+      event.preventDefault();
+      leaveSettings(editor);
       return;
     }
     if (typing(event.target) || document.querySelector("dialog[open]")) return;

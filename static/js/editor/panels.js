@@ -11,6 +11,9 @@ export class Panels {
   constructor(editor) {
     this.editor = editor;
     this.lastField = null;
+    this.opening = null; // {id, focus}: the node whose settings are on their way
+    this.openedWith = null; // the settings form's values when it opened (see formChanged)
+    this.settingsHint = document.querySelector("#panel-settings > p")?.cloneNode(true);
     for (const name of TABS) {
       document.getElementById("tab-" + name).addEventListener("click", () => this.show(name));
     }
@@ -27,6 +30,7 @@ export class Panels {
   }
 
   show(name) {
+    this.editor.folds.set("panel", false);
     for (const tab of TABS) {
       const selected = tab === name;
       document.getElementById("tab-" + tab).setAttribute("aria-selected", String(selected));
@@ -62,7 +66,10 @@ export class Panels {
       if (applied.id === "node-applied") this.editor.applyNode(data.node, data.view);
       else this.editor.applyTrigger(data.trigger, data.summary);
     }
-    if (target.id === "panel-settings") showConnections(this.editor.canvas);
+    if (target.id === "panel-settings") {
+      showConnections(this.editor.canvas);
+      this.settingsOpened(target, applied);
+    }
     if (["panel-settings", "node-live", "trigger-live"].includes(target.id)) this.markFields();
     if (target.id === "panel-simulator") {
       const sim = target.querySelector("#sim");
@@ -75,6 +82,29 @@ export class Panels {
       const trace = target.querySelector("#trace");
       this.editor.showTrace(trace ? JSON.parse(trace.dataset.trace) : null, trace && trace.dataset.run);
     }
+  }
+
+  // A node's settings arrived: a form just opened (its values are the baseline formChanged
+  // compares with, and it takes the focus when opened from the keyboard), the same form redrawn
+  // (a row added or removed: the baseline stays), or the form after Save settings (saved: the
+  // new baseline).
+  settingsOpened(target, applied) {
+    const form = target.querySelector("#node-form");
+    const id = target.querySelector("#node-form-wrap")?.dataset.nodeId;
+    const opening = this.opening;
+    if (!form) this.openedWith = null;
+    else if (applied) this.openedWith = formValues(form);
+    else if (opening && opening.id === id) {
+      this.opening = null;
+      this.openedWith = formValues(form);
+      if (opening.focus) form.querySelector("input:not([type=hidden]), select, textarea")?.focus();
+    }
+  }
+
+  // Whether the open node form holds changes not saved on the canvas.
+  formChanged() {
+    const form = document.getElementById("node-form");
+    return Boolean(form && this.openedWith !== null && formValues(form) !== this.openedWith);
   }
 
   // Fields named in the live check's problems get aria-invalid: "buttons[1].title" is the field
@@ -130,4 +160,8 @@ export class Panels {
     const url = form.querySelector("[data-diff-url]").dataset.diffUrl;
     this.editor.showDiff(url, form.elements.from.value, form.elements.to.value);
   }
+}
+
+function formValues(form) {
+  return JSON.stringify([...new FormData(form).entries()].map(([k, v]) => [k, String(v)]));
 }

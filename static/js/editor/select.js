@@ -8,13 +8,14 @@ const STILL = 4; // pixels a press may move and still be a click
 export class Selection {
   constructor(canvas, hooks) {
     this.canvas = canvas;
-    this.hooks = hooks; // {open(id), changed(ids)}
+    this.hooks = hooks; // {open(id, {focus}), changed(ids)}
     this.ids = new Set();
     this.press = null;
     const container = canvas.container;
     container.addEventListener("mousedown", (event) => this.down(event), true);
     container.addEventListener("mouseup", (event) => this.up(event));
     container.addEventListener("keydown", (event) => this.key(event));
+    container.addEventListener("focusin", (event) => this.focused(event));
     canvas.df.on("mouseMove", () => this.dragGroup());
     canvas.df.on("nodeMoved", (dfId) => this.moved(dfId));
   }
@@ -69,7 +70,19 @@ export class Selection {
     if (!nodeElement || this.canvas.readOnly || (event.key !== "Enter" && event.key !== " ")) return;
     event.preventDefault();
     this.set([nodeElement.dataset.nid]);
-    this.hooks.open(nodeElement.dataset.nid);
+    this.hooks.open(nodeElement.dataset.nid, { focus: true });
+  }
+
+  // A node reached with Tab is brought into view by the editor, not by the browser: the browser
+  // would scroll the canvas's box, which Drawflow does not expect. A node focused by a click is
+  // left where it is (the view must not jump under the pointer).
+  focused(event) {
+    const nodeElement = event.target.closest && event.target.closest(".drawflow-node");
+    if (!nodeElement || !nodeElement.matches(":focus-visible")) return;
+    const container = this.canvas.container;
+    container.scrollLeft = 0;
+    container.scrollTop = 0;
+    if (!this.canvas.inView(nodeElement.dataset.nid)) this.canvas.centre(nodeElement.dataset.nid);
   }
 
   dragGroup() {
