@@ -2,13 +2,12 @@
 
 Starts the embedded Redis when REDIS_URL is unset, upgrades the database, makes sure someone can
 log in, then runs web (gunicorn), worker and scheduler as child processes that all point at the
-same database and Redis. Ctrl-C (or SIGTERM) stops the children, then Redis, and removes the pid
-file; nothing is left behind. Children also die with the launcher if it is killed outright.
+same database and Redis. Ctrl-C (or SIGTERM) stops web, workers, scheduler and then Redis, and
+removes the pid file; nothing is left behind. Children also die with the launcher if it is killed outright.
 """
 
 from __future__ import annotations
 
-import ctypes
 import os
 import secrets
 import signal
@@ -24,10 +23,13 @@ from flask import current_app
 from flowapp import create_app
 from flowapp.config import PROJECT_ROOT
 from flowapp.extensions import db
-from flowapp.redis_server import EmbeddedRedis
+from flowapp.redis_server import EmbeddedRedis, die_with_parent
 
 DEMO_EMAIL = "admin@flowapp.local"
 STOP_TIMEOUT = 15.0
+# Web first, so no new work arrives; then the workers finish their jobs and the scheduler stops, all
+# while Redis still answers (the launcher stops it last); the mock Meta goes once nothing sends.
+STOP_ORDER = (("web",), ("worker", "worker-2"), ("scheduler",), ("sandbox",))
 
 
 def ensure_demo_login() -> str:
@@ -47,15 +49,6 @@ def ensure_demo_login() -> str:
         email, password = path.read_text().split("\n")[:2]
         return f"Log in as {email} with password {password} (from {path})"
     return "Log in with an existing user (flask --app wsgi create-user adds one)."
-
-
-def _die_with_parent() -> None:
-    # Linux: the child gets SIGTERM if the launcher dies, even by SIGKILL; elsewhere a no-op.
-    try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
 
 
 def _interrupt(_signum, _frame) -> None:
@@ -90,7 +83,7 @@ class Stack:
             env={**self.env, **env},
             cwd=PROJECT_ROOT,
             start_new_session=True,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
         )
 
     def wait_any(self) -> tuple[str, int] | None:
@@ -106,16 +99,19 @@ class Stack:
                 return None
 
     def stop(self) -> None:
-        for child in self.children.values():
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
+        """Stop the children in STOP_ORDER, each stage gone before the next is asked to stop."""
         deadline = time.monotonic() + STOP_TIMEOUT
-        for child in self.children.values():
-            try:
-                child.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
+        unlisted = tuple(n for n in self.children if not any(n in stage for stage in STOP_ORDER))
+        for stage in (*STOP_ORDER, unlisted):
+            running = [c for n, c in self.children.items() if n in stage and c.poll() is None]
+            for child in running:
+                child.send_signal(signal.SIGTERM)
+            for child in running:
+                try:
+                    child.wait(max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    child.kill()
+                    child.wait()
 
 
 def run_stack(host: str = "127.0.0.1", port: int = 5000) -> int:
@@ -179,6 +175,9 @@ def run_stack(host: str = "127.0.0.1", port: int = 5000) -> int:
         print("\nStopping Flowapp...")
         return 0
     finally:
+        # A second Ctrl-C while stopping would break the order and print a traceback.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         stack.stop()
         if redis_server is not None:
             redis_server.stop()

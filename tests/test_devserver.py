@@ -1,8 +1,10 @@
 """`make run`'s stack: embedded Redis, migrations, demo login, web + worker + scheduler, clean stop."""
 
+import os
 import re
 import signal
 import subprocess
+import time
 
 import psutil
 import pytest
@@ -85,3 +87,82 @@ def test_second_launch_while_running_is_refused(tmp_path):
         sleeper.wait()
     assert result.returncode == 1
     assert "already running" in result.stdout
+
+
+def _role(process: psutil.Process) -> str:
+    """Which part of the stack a direct child of the launcher is, from its command line."""
+    args = " ".join(process.cmdline())
+    for role in ("gunicorn", "redis-server", "scheduler", "worker", "sandbox"):
+        if role in args:
+            return role
+    return args
+
+
+def test_ctrl_c_stops_web_workers_scheduler_then_redis_quietly(tmp_path):
+    """Ctrl-C to the process group: web, workers, scheduler, Redis stop in turn; exit 0, no traceback."""
+    port = live.free_port()
+    env = live.flask_env(
+        INSTANCE_PATH=tmp_path / "instance",
+        LOG_DIR=tmp_path / "logs",
+        WHATSAPP_TOKEN="",
+        GRAPH_API_URL=f"http://127.0.0.1:{live.free_port()}",
+    )
+    log = tmp_path / "dev.log"
+    launcher = live.start(
+        [live.python(), "-m", "flask", "--app", "wsgi", "dev", "--port", str(port)], env, log
+    )
+    app_log = tmp_path / "logs" / "app.log"
+    try:
+        live.wait_for(lambda: requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).ok, 90, "web")
+        # Both workers and the scheduler hold Redis connections before the interrupt, else the
+        # test would not see what a dead Redis does to them.
+        live.wait_for(
+            lambda: (
+                app_log.read_text().count(" serving ") == 2 and "scheduler running" in app_log.read_text()
+            ),
+            60,
+            "the workers and the scheduler",
+        )
+        children = {p: _role(p) for p in psutil.Process(launcher.pid).children()}
+        assert sorted(children.values()) == [
+            "gunicorn", "redis-server", "sandbox", "scheduler", "worker", "worker"
+        ]  # fmt: skip
+        everything = psutil.Process(launcher.pid).children(recursive=True)
+        os.killpg(launcher.pid, signal.SIGINT)  # what a terminal does on Ctrl-C
+        gone_at = _watch_them_go(children, timeout=40)
+        launcher.wait(10)
+    finally:
+        code = live.stop(launcher, signal.SIGKILL)
+    output = log.read_text()
+    assert code == 0, output[-3000:]
+    assert "Traceback" not in output, output[-3000:]
+    assert gone_at["gunicorn"] <= gone_at["worker"] <= gone_at["scheduler"] <= gone_at["redis-server"], (
+        gone_at
+    )
+    still_running = [p for p in everything if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    assert still_running == [], f"left behind: {still_running}"
+
+
+def _watch_them_go(children: dict[psutil.Process, str], timeout: float) -> dict[str, int]:
+    """Poll until every child has exited; return, per role, the poll round its last process went in."""
+    gone_at: dict[str, int] = {}
+    alive = dict(children)
+    deadline = time.monotonic() + timeout
+    round_ = 0
+    while alive and time.monotonic() < deadline:
+        for process, role in list(alive.items()):
+            if _exited(process):
+                del alive[process]
+                if role not in alive.values():
+                    gone_at[role] = round_
+        round_ += 1
+        time.sleep(0.01)
+    assert not alive, f"still running after {timeout}s: {alive}"
+    return gone_at
+
+
+def _exited(process: psutil.Process) -> bool:
+    try:
+        return process.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
