@@ -127,6 +127,7 @@ def run_stack(host: str = "127.0.0.1", port: int = 5000) -> int:
         return 1
 
     env = dict(os.environ)
+    mock_url = _mock_url(app, env, port) if app.config["SANDBOX"] else None
     redis_server = None
     if app.config.get("REDIS_EMBEDDED"):
         redis_server = EmbeddedRedis(instance).start()
@@ -161,8 +162,8 @@ def run_stack(host: str = "127.0.0.1", port: int = 5000) -> int:
         stack.spawn("worker", [python, "-m", "flask", "--app", "wsgi", "worker"])
         stack.spawn("worker-2", [python, "-m", "flask", "--app", "wsgi", "worker"])
         stack.spawn("scheduler", [python, "-m", "flask", "--app", "wsgi", "scheduler"])
-        if app.config["SANDBOX"]:
-            _spawn_mock(stack, app, host, port)
+        if mock_url:
+            _spawn_mock(stack, mock_url, app.config["APP_SECRET"], host, port)
         print(f"\nFlowapp is running on http://{host}:{port}  (Ctrl-C stops everything)\n")
         ended = stack.wait_any()
         if ended is not None:
@@ -184,18 +185,37 @@ def run_stack(host: str = "127.0.0.1", port: int = 5000) -> int:
         pid_file.unlink(missing_ok=True)
 
 
-def _spawn_mock(stack: Stack, app, host: str, port: int) -> None:
-    """Sandbox mode: Meta is played by the built-in mock, at GRAPH_API_URL, calling our webhook."""
-    mock = urlsplit(app.config["GRAPH_API_URL"])
+def _mock_url(app, env: dict[str, str], port: int) -> str:
+    """Where sandbox mode's mock listens: as configured, else on the port after the web's.
+
+    The children are told through SANDBOX_GRAPH_API_URL, so web, workers and mock agree, and two
+    copies started with different PORTs each get their own mock.
+    """
+    if not app.config["GRAPH_API_URL_DEFAULTED"] or env.get("SANDBOX_GRAPH_API_URL", "").strip():
+        return app.config["GRAPH_API_URL"]
+    mock_port = port + 1 if port < 65535 and _port_free("127.0.0.1", port + 1) else _free_port()
+    env["SANDBOX_GRAPH_API_URL"] = f"http://127.0.0.1:{mock_port}"
+    return env["SANDBOX_GRAPH_API_URL"]
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _spawn_mock(stack: Stack, url: str, app_secret: str, host: str, port: int) -> None:
+    """Sandbox mode: Meta is played by the built-in mock, at `url`, calling our webhook."""
+    mock = urlsplit(url)
     if mock.hostname not in ("127.0.0.1", "localhost") or not mock.port:
-        print(
-            f"Sandbox mode, but GRAPH_API_URL ({app.config['GRAPH_API_URL']}) is not a local port: "
-            "not starting the mock."
-        )
+        print(f"Sandbox mode, but the Graph API ({url}) is not a local port: not starting the mock.")
         return
     if not _port_free(mock.hostname, mock.port):
-        print(f"Port {mock.port} (the sandbox's mock Graph API) is taken; set GRAPH_API_URL to another port.")
-        raise KeyboardInterrupt
+        print(
+            f"Port {mock.port} (the sandbox's mock Graph API) is taken; "
+            "set SANDBOX_GRAPH_API_URL to another port."
+        )
+        raise SystemExit(1)  # after the `finally` of run_stack has stopped what already started
     webhook = f"http://{host}:{port}/webhooks/whatsapp"
     # The secret goes through the environment, not the command line, where `ps` would show it.
     stack.spawn(
@@ -211,10 +231,10 @@ def _spawn_mock(stack: Stack, app, host: str, port: int) -> None:
             "--webhook-url",
             webhook,
         ],
-        APP_SECRET=app.config["APP_SECRET"],
+        APP_SECRET=app_secret,
     )
     print(
-        f"Sandbox mode: the mock Graph API listens on {app.config['GRAPH_API_URL']}; "
+        f"Sandbox mode: the mock Graph API listens on {url}; "
         f"the phone simulator is at http://{host}:{port}/sandbox/phone"
     )
 
