@@ -21,7 +21,8 @@ SECRET_SETTINGS = ("SECRET_KEY", "APP_SECRET", "WHATSAPP_TOKEN", "WEBHOOK_VERIFY
 
 DEFAULT_GRAPH_API_URL = "https://graph.facebook.com"
 DEFAULT_GRAPH_API_VERSION = "v25.0"
-# Where the sandbox's mock Graph API listens when `make run` starts it (sandbox mode only).
+# Where the sandbox's mock Graph API listens (sandbox mode only). `make run` sets
+# SANDBOX_GRAPH_API_URL beside its web port instead, so that two copies do not share one mock.
 DEFAULT_SANDBOX_URL = "http://127.0.0.1:5001"
 
 
@@ -75,6 +76,7 @@ class Config:
     WEBHOOK_VERIFY_TOKEN: str | None = None
     APP_SECRET: str | None = None
     GRAPH_API_URL: str | None = None
+    SANDBOX_GRAPH_API_URL = DEFAULT_SANDBOX_URL
     GRAPH_API_VERSION = DEFAULT_GRAPH_API_VERSION
     LOG_DIR: str | None = None
     LOG_LEVEL = "INFO"
@@ -135,6 +137,7 @@ class Config:
             "WEBHOOK_VERIFY_TOKEN": _env("WEBHOOK_VERIFY_TOKEN"),
             "APP_SECRET": _env("APP_SECRET"),
             "GRAPH_API_URL": _env("GRAPH_API_URL"),
+            "SANDBOX_GRAPH_API_URL": _env("SANDBOX_GRAPH_API_URL", cls.SANDBOX_GRAPH_API_URL),
             "GRAPH_API_VERSION": _env("GRAPH_API_VERSION", cls.GRAPH_API_VERSION),
             "LOG_DIR": _env("LOG_DIR"),
             "LOG_LEVEL": (_env("LOG_LEVEL", cls.LOG_LEVEL) or "INFO").upper(),
@@ -189,7 +192,9 @@ def finalize(config: dict) -> dict:
     config["GRAPH_API_URL_DEFAULTED"] = not config.get("GRAPH_API_URL")
     if not config.get("GRAPH_API_URL"):
         # Sandbox mode talks to the built-in mock; a real token talks to Meta.
-        config["GRAPH_API_URL"] = DEFAULT_SANDBOX_URL if config["SANDBOX"] else DEFAULT_GRAPH_API_URL
+        config["GRAPH_API_URL"] = (
+            config["SANDBOX_GRAPH_API_URL"] if config["SANDBOX"] else DEFAULT_GRAPH_API_URL
+        )
     config["GRAPH_API_URL"] = config["GRAPH_API_URL"].rstrip("/")
     if not 1 <= int(config["SEND_RATE"]) <= 1000:
         raise ConfigError(

@@ -2,13 +2,12 @@
 
 Starts the embedded Redis when REDIS_URL is unset, upgrades the database, makes sure someone can
 log in, then runs web (gunicorn), worker and scheduler as child processes that all point at the
-same database and Redis. Ctrl-C (or SIGTERM) stops the children, then Redis, and removes the pid
-file; nothing is left behind. Children also die with the launcher if it is killed outright.
+same database and Redis. Ctrl-C (or SIGTERM) stops web, workers, scheduler and then Redis, and
+removes the pid file; nothing is left behind. Children also die with the launcher if it is killed outright.
 """
 
 from __future__ import annotations
 
-import ctypes
 import os
 import secrets
 import signal
@@ -24,10 +23,13 @@ from flask import current_app
 from flowapp import create_app
 from flowapp.config import PROJECT_ROOT
 from flowapp.extensions import db
-from flowapp.redis_server import EmbeddedRedis
+from flowapp.redis_server import EmbeddedRedis, die_with_parent
 
 DEMO_EMAIL = "admin@flowapp.local"
 STOP_TIMEOUT = 15.0
+# Web first, so no new work arrives; then the workers finish their jobs and the scheduler stops, all
+# while Redis still answers (the launcher stops it last); the mock Meta goes once nothing sends.
+STOP_ORDER = (("web",), ("worker", "worker-2"), ("scheduler",), ("sandbox",))
 
 
 def ensure_demo_login() -> str:
@@ -47,15 +49,6 @@ def ensure_demo_login() -> str:
         email, password = path.read_text().split("\n")[:2]
         return f"Log in as {email} with password {password} (from {path})"
     return "Log in with an existing user (flask --app wsgi create-user adds one)."
-
-
-def _die_with_parent() -> None:
-    # Linux: the child gets SIGTERM if the launcher dies, even by SIGKILL; elsewhere a no-op.
-    try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
 
 
 def _interrupt(_signum, _frame) -> None:
@@ -90,7 +83,7 @@ class Stack:
             env={**self.env, **env},
             cwd=PROJECT_ROOT,
             start_new_session=True,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
         )
 
     def wait_any(self) -> tuple[str, int] | None:
@@ -106,16 +99,19 @@ class Stack:
                 return None
 
     def stop(self) -> None:
-        for child in self.children.values():
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
+        """Stop the children in STOP_ORDER, each stage gone before the next is asked to stop."""
         deadline = time.monotonic() + STOP_TIMEOUT
-        for child in self.children.values():
-            try:
-                child.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
+        unlisted = tuple(n for n in self.children if not any(n in stage for stage in STOP_ORDER))
+        for stage in (*STOP_ORDER, unlisted):
+            running = [c for n, c in self.children.items() if n in stage and c.poll() is None]
+            for child in running:
+                child.send_signal(signal.SIGTERM)
+            for child in running:
+                try:
+                    child.wait(max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    child.kill()
+                    child.wait()
 
 
 def run_stack(host: str = "127.0.0.1", port: int = 5000) -> int:
@@ -131,6 +127,7 @@ def run_stack(host: str = "127.0.0.1", port: int = 5000) -> int:
         return 1
 
     env = dict(os.environ)
+    mock_url = _mock_url(app, env, port) if app.config["SANDBOX"] else None
     redis_server = None
     if app.config.get("REDIS_EMBEDDED"):
         redis_server = EmbeddedRedis(instance).start()
@@ -165,8 +162,8 @@ def run_stack(host: str = "127.0.0.1", port: int = 5000) -> int:
         stack.spawn("worker", [python, "-m", "flask", "--app", "wsgi", "worker"])
         stack.spawn("worker-2", [python, "-m", "flask", "--app", "wsgi", "worker"])
         stack.spawn("scheduler", [python, "-m", "flask", "--app", "wsgi", "scheduler"])
-        if app.config["SANDBOX"]:
-            _spawn_mock(stack, app, host, port)
+        if mock_url:
+            _spawn_mock(stack, mock_url, app.config["APP_SECRET"], host, port)
         print(f"\nFlowapp is running on http://{host}:{port}  (Ctrl-C stops everything)\n")
         ended = stack.wait_any()
         if ended is not None:
@@ -179,24 +176,46 @@ def run_stack(host: str = "127.0.0.1", port: int = 5000) -> int:
         print("\nStopping Flowapp...")
         return 0
     finally:
+        # A second Ctrl-C while stopping would break the order and print a traceback.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         stack.stop()
         if redis_server is not None:
             redis_server.stop()
         pid_file.unlink(missing_ok=True)
 
 
-def _spawn_mock(stack: Stack, app, host: str, port: int) -> None:
-    """Sandbox mode: Meta is played by the built-in mock, at GRAPH_API_URL, calling our webhook."""
-    mock = urlsplit(app.config["GRAPH_API_URL"])
+def _mock_url(app, env: dict[str, str], port: int) -> str:
+    """Where sandbox mode's mock listens: as configured, else on the port after the web's.
+
+    The children are told through SANDBOX_GRAPH_API_URL, so web, workers and mock agree, and two
+    copies started with different PORTs each get their own mock.
+    """
+    if not app.config["GRAPH_API_URL_DEFAULTED"] or env.get("SANDBOX_GRAPH_API_URL", "").strip():
+        return app.config["GRAPH_API_URL"]
+    mock_port = port + 1 if port < 65535 and _port_free("127.0.0.1", port + 1) else _free_port()
+    env["SANDBOX_GRAPH_API_URL"] = f"http://127.0.0.1:{mock_port}"
+    return env["SANDBOX_GRAPH_API_URL"]
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _spawn_mock(stack: Stack, url: str, app_secret: str, host: str, port: int) -> None:
+    """Sandbox mode: Meta is played by the built-in mock, at `url`, calling our webhook."""
+    mock = urlsplit(url)
     if mock.hostname not in ("127.0.0.1", "localhost") or not mock.port:
-        print(
-            f"Sandbox mode, but GRAPH_API_URL ({app.config['GRAPH_API_URL']}) is not a local port: "
-            "not starting the mock."
-        )
+        print(f"Sandbox mode, but the Graph API ({url}) is not a local port: not starting the mock.")
         return
     if not _port_free(mock.hostname, mock.port):
-        print(f"Port {mock.port} (the sandbox's mock Graph API) is taken; set GRAPH_API_URL to another port.")
-        raise KeyboardInterrupt
+        print(
+            f"Port {mock.port} (the sandbox's mock Graph API) is taken; "
+            "set SANDBOX_GRAPH_API_URL to another port."
+        )
+        raise SystemExit(1)  # after the `finally` of run_stack has stopped what already started
     webhook = f"http://{host}:{port}/webhooks/whatsapp"
     # The secret goes through the environment, not the command line, where `ps` would show it.
     stack.spawn(
@@ -212,10 +231,10 @@ def _spawn_mock(stack: Stack, app, host: str, port: int) -> None:
             "--webhook-url",
             webhook,
         ],
-        APP_SECRET=app.config["APP_SECRET"],
+        APP_SECRET=app_secret,
     )
     print(
-        f"Sandbox mode: the mock Graph API listens on {app.config['GRAPH_API_URL']}; "
+        f"Sandbox mode: the mock Graph API listens on {url}; "
         f"the phone simulator is at http://{host}:{port}/sandbox/phone"
     )
 

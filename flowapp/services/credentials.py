@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import Flask, current_app
 from sqlalchemy import Engine, select
 
-from flowapp.config import DEFAULT_GRAPH_API_URL, DEFAULT_SANDBOX_URL
+from flowapp.config import DEFAULT_GRAPH_API_URL
 from flowapp.extensions import db
 from flowapp.models import Setting
 from flowapp.services import settings
@@ -176,7 +176,8 @@ def _derive(app: Flask) -> None:
     """What follows from the credentials: sandbox mode, the default Graph host, the cached client."""
     app.config["SANDBOX"] = not app.config.get("WHATSAPP_TOKEN")
     if app.config.get("GRAPH_API_URL_DEFAULTED"):
-        app.config["GRAPH_API_URL"] = DEFAULT_SANDBOX_URL if app.config["SANDBOX"] else DEFAULT_GRAPH_API_URL
+        sandbox = app.config["SANDBOX_GRAPH_API_URL"]
+        app.config["GRAPH_API_URL"] = sandbox if app.config["SANDBOX"] else DEFAULT_GRAPH_API_URL
     previous = app.extensions.pop("flowapp_graph", None)
     if previous is not None:
         previous.close()

@@ -8,10 +8,11 @@ import io
 import math
 from datetime import date, timedelta
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 
+from flowapp.extensions import db
 from flowapp.models import utcnow
-from flowapp.services import analytics
+from flowapp.services import analytics, maintenance
 
 bp = Blueprint("analytics", __name__, url_prefix="/analytics")
 
@@ -31,6 +32,16 @@ def index():
         chart=daily_chart(result["daily"]),
         presets=presets(last),
     )
+
+
+@bp.post("/refresh")
+def refresh():
+    """Roll the figures up now, as the hourly job does, then show the same range again."""
+    count = maintenance.aggregate_analytics()
+    db.session.commit()
+    flash(f"Figures rolled up just now ({count} counters).")
+    kept = {name: request.form[name] for name in ("from", "to") if request.form.get(name)}
+    return redirect(url_for("analytics.index", **kept))
 
 
 @bp.get("/export.csv")
@@ -106,7 +117,13 @@ def daily_chart(daily: list[dict]) -> dict:
             )
         if i % every == 0:
             labels.append({"x": round(x + bar, 2), "text": day["day"].strftime("%d %b")})
-    ticks = [{"y": round(CHART_PAD + plot_h - plot_h * f, 2), "value": round(top * f)} for f in (0, 0.5, 1)]
+    # Gridlines at 0, half and top, labelled with their exact value; half of 1 or 5 is no whole
+    # number of messages, so that line is left out rather than labelled 0 or 2.
+    ticks = [
+        {"y": round(CHART_PAD + plot_h - plot_h * f, 2), "value": int(top * f)}
+        for f in (0, 0.5, 1)
+        if float(top * f).is_integer()
+    ]
     return {
         "width": CHART_WIDTH,
         "height": CHART_HEIGHT,

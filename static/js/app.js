@@ -1,4 +1,4 @@
-// Flowapp's shared page script: CSRF on every HTMX request, and nothing else global.
+// Flowapp's shared page script: CSRF on every HTMX request, menus that close like menus.
 (function () {
   "use strict";
   function csrfToken() {
@@ -26,6 +26,18 @@
       var first = form.querySelector("input:not([type=hidden]), textarea");
       if (first) first.focus();
     }
+  });
+  function closeMenus(keep) {
+    document.querySelectorAll("details.row-menu[open]").forEach(function (menu) {
+      if (menu !== keep) menu.removeAttribute("open");
+    });
+  }
+  // A <details> menu stays open by itself; close it like a menu: click elsewhere, or Escape.
+  document.addEventListener("click", function (event) {
+    closeMenus(event.target.closest ? event.target.closest("details.row-menu") : null);
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") closeMenus(null);
   });
   window.flowapp = { csrfToken: csrfToken };
 })();

@@ -57,3 +57,22 @@ def test_analytics_page(logged_in_page, live_stack):
     with page.expect_download() as download:
         page.click("text=Export CSV")
     assert download.value.suggested_filename.endswith(".csv")
+
+
+def test_refresh_now_shows_new_messages_at_once(logged_in_page, live_stack):
+    """A message the hourly roll-up has not counted yet shows after "Refresh now", on the same range."""
+    with live_stack.app.app_context():
+        conversation = factories.make_conversation(factories.make_contact(wa_id="15551239999"))
+        db.session.add(Message(conversation=conversation, direction="in", status="received", text="hi"))
+        db.session.commit()
+    page = logged_in_page
+    page.click("nav >> text=Analytics")
+    page.click("text=7 days")
+    page.wait_for_url("**from=*")
+    range_url = page.url
+    assert page.locator("#total-in").inner_text() == "0"
+    page.get_by_role("button", name="Refresh now").click()
+    page.wait_for_selector(".flash >> text=Figures rolled up just now")
+    assert page.url == range_url
+    assert page.locator("#total-in").inner_text() == "1"
+    assert "last at" in page.locator("#rolled-up").inner_text()

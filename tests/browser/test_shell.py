@@ -33,3 +33,31 @@ def test_wrong_password_stays_on_login(browser_page, live_stack):
     page.click("button[type=submit]")
     assert page.locator(".flash-error").inner_text().startswith("That email and password")
     assert page.locator("nav.sidebar").count() == 0
+
+
+def test_sandbox_banner_does_not_make_a_short_page_scroll(logged_in_page, live_stack):
+    """At 1366x768 with the sandbox banner shown, a page whose content fits has nothing to scroll."""
+    page = logged_in_page
+    for path in ("/settings/tokens", "/automations/"):
+        page.goto(f"{live_stack.url}{path}")
+        banner = page.locator(".sandbox-banner")
+        assert banner.is_visible() and banner.bounding_box()["height"] > 20
+        # The sidebar still fills the viewport, and the content is short enough to fit beside it.
+        assert page.locator("nav.sidebar").bounding_box()["height"] == 768
+        assert page.locator("main.content > *").last.bounding_box()["y"] < 500
+        assert _scroll_and_viewport_heights(page) == (768, 768), path
+    page.click("text=Log out")  # logged out, the banner sits above the login form
+    page.wait_for_url("**/login*")
+    assert page.locator(".sandbox-banner").is_visible()
+    assert _scroll_and_viewport_heights(page) == (768, 768)
+
+
+def _scroll_and_viewport_heights(page) -> tuple[int, int]:
+    return tuple(page.evaluate("[document.documentElement.scrollHeight, window.innerHeight]"))
+
+
+def test_banner_links_the_phone_simulator(logged_in_page, live_stack):
+    """The sandbox banner's link opens the phone simulator."""
+    page = logged_in_page
+    page.click(".sandbox-banner >> text=Open the phone simulator")
+    page.wait_for_url("**/sandbox/phone")

@@ -86,3 +86,33 @@ def test_aggregate_command_backfills(app, traffic):  # noqa: F811
     assert result.exit_code == 0, result.output
     assert "counters for the last 3 days" in result.output
     assert analytics.report(NOW.date(), NOW.date())["totals"]["in"] == 3
+
+
+def test_chart_gridlines_are_labelled_with_their_value():
+    """Each gridline's label is the count at its height; a half that is no whole number is left out."""
+    for most, expected in ((1, [0, 1]), (3, [0, 5]), (7, [0, 5, 10]), (180, [0, 100, 200])):
+        chart = daily_chart([{"day": NOW.date(), "in": most, "out": 0}])
+        top, plot_h = nice_max(most), chart["bottom"] - chart["pad"]
+        assert [tick["value"] for tick in chart["ticks"]] == expected
+        for tick in chart["ticks"]:
+            assert tick["value"] == round(top * (chart["bottom"] - tick["y"]) / plot_h, 6)
+
+
+def test_refresh_now_rolls_up_at_once(logged_in, traffic):  # noqa: F811
+    """ "Refresh now" runs the roll-up in the request and shows the same range with the new figures."""
+    day = NOW.date().isoformat()
+    page = f"/analytics/?from={day}&to={day}"
+    assert 'id="total-in">0</span>' in logged_in.get(page).get_data(as_text=True)
+    token = factories.csrf_token(logged_in, page)
+    response = logged_in.post("/analytics/refresh", data={"csrf_token": token, "from": day, "to": day})
+    assert response.status_code == 302 and response.headers["Location"] == page
+    html = logged_in.get(page).get_data(as_text=True)
+    assert 'id="total-in">3</span>' in html and "Figures rolled up just now" in html
+
+
+def test_refresh_needs_the_csrf_token(logged_in, traffic):  # noqa: F811
+    """A refresh posted without the page's CSRF token is refused and rolls nothing up."""
+    day = NOW.date().isoformat()
+    assert logged_in.post("/analytics/refresh", data={"from": day, "to": day}).status_code == 400
+    html = logged_in.get(f"/analytics/?from={day}&to={day}").get_data(as_text=True)
+    assert 'id="total-in">0</span>' in html
