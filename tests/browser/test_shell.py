@@ -1,6 +1,8 @@
 """The app shell in a real browser: login, navigation, the sandbox banner."""
 
 import pytest
+import requests
+from playwright.sync_api import expect
 
 from tests.browser_support import screenshot
 
@@ -50,6 +52,27 @@ def test_sandbox_banner_does_not_make_a_short_page_scroll(logged_in_page, live_s
     page.wait_for_url("**/login*")
     assert page.locator(".sandbox-banner").is_visible()
     assert _scroll_and_viewport_heights(page) == (768, 768)
+
+
+def test_the_inbox_fits_the_window_beside_the_banner(logged_in_page, live_stack):
+    """The inbox fills what the banner leaves of the window, however tall the banner is (two lines in
+    a narrower window): the page does not scroll, its columns do, and Send is on screen."""
+    page = logged_in_page
+    page.set_viewport_size({"width": 1180, "height": 700})  # wide enough for three columns
+    requests.post(
+        f"{live_stack.mock.url}/_mock/inbound",
+        json={"from": "15551110009", "name": "Nuno", "text": "Hello"},
+        timeout=10,
+    ).raise_for_status()
+    page.goto(f"{live_stack.url}/inbox/")
+    row = page.locator(".conv", has=page.locator(".conv-name", has_text="Nuno"))
+    expect(row).to_be_visible(timeout=20_000)
+    row.locator("a").click()
+    expect(page.locator(".thread-name")).to_have_text("Nuno")
+    assert page.locator(".sandbox-banner").bounding_box()["height"] > 40  # it wrapped
+    assert _scroll_and_viewport_heights(page) == (700, 700)
+    send = page.locator("#composer button.send").bounding_box()
+    assert send["y"] + send["height"] <= 700
 
 
 def _scroll_and_viewport_heights(page) -> tuple[int, int]:
