@@ -1,6 +1,7 @@
 """Every model, importable from one place (and seen by Alembic's autogenerate)."""
 
 from flowapp.models.analytics import AnalyticsCounter
+from flowapp.models.audit import AuditEntry
 from flowapp.models.automation import AUTOMATION_STATUSES, Automation, AutomationVersion
 from flowapp.models.base import Base, JSONType, UTCDateTime, utcnow
 from flowapp.models.contact import Contact
@@ -25,6 +26,7 @@ from flowapp.models.user import ROLES, ApiToken, User
 from flowapp.models.webhook_event import WebhookEvent
 
 __all__ = [
+    "AuditEntry",
     "ACTIVE_RUN_STATUSES",
     "AUTOMATION_STATUSES",
     "CONVERSATION_STATUSES",

@@ -259,6 +259,6 @@ def contact_context(conversation: Conversation, error: str | None = None) -> dic
 
 
 # Registered last: these modules add their routes to `bp`.
-from flowapp.web import inbox_actions, inbox_compose, inbox_media  # noqa: E402
+from flowapp.web import inbox_actions, inbox_compose, inbox_media, inbox_privacy  # noqa: E402
 
-__all__ = ["bp", "inbox_actions", "inbox_compose", "inbox_media"]
+__all__ = ["bp", "inbox_actions", "inbox_compose", "inbox_media", "inbox_privacy"]

@@ -7,10 +7,10 @@ from redis.exceptions import RedisError
 from sqlalchemy import exists, func, or_, select, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
 
-from flowapp import work
+from flowapp import transactions, work
 from flowapp.extensions import db
 from flowapp.models import Contact
-from flowapp.services import contacts
+from flowapp.services import contacts, privacy
 from flowapp.web.api import bp
 from flowapp.web.api import serialize as show
 from flowapp.web.api.common import ApiError, choice_arg, json_body, paginate
@@ -76,10 +76,23 @@ def update_contact(contact_id: int):
 
 @bp.delete("/contacts/<id:contact_id>")
 def delete_contact(contact_id: int):
-    """Delete a contact with its conversation, messages and runs."""
-    contacts.delete(_contact(contact_id))
+    """Forget a contact: `?messages=delete` (the default) removes them with their conversation,
+    messages and runs; `?messages=anonymise` keeps the messages with nothing personal left. Either
+    way every stored trace of them goes, and the audit log records it (services/privacy.py)."""
+    mode = choice_arg("messages", privacy.MODES) or "delete"
+    privacy.forget_contact(_contact(contact_id), mode, user=g.api_user, token=g.api_token)
     db.session.commit()
     return "", 204
+
+
+@bp.get("/contacts/<id:contact_id>/export")
+def export_contact(contact_id: int):
+    """Everything stored about a contact, as one JSON document (recorded in the audit log)."""
+    with transactions.unit_of_work():  # the audit entry is a write, in a reader
+        document = privacy.export_contact(_contact(contact_id), user=g.api_user, token=g.api_token)
+    response = jsonify(document)
+    response.headers["Content-Disposition"] = f'attachment; filename="contact-{contact_id}.json"'
+    return response
 
 
 @bp.post("/contacts/import")
