@@ -3,6 +3,7 @@
 from flowapp.models.analytics import AnalyticsCounter
 from flowapp.models.automation import AUTOMATION_STATUSES, Automation, AutomationVersion
 from flowapp.models.base import Base, JSONType, UTCDateTime, utcnow
+from flowapp.models.consent import CONSENT_SOURCES, ConsentChange
 from flowapp.models.contact import Contact
 from flowapp.models.conversation import (
     CONVERSATION_STATUSES,
@@ -27,6 +28,7 @@ from flowapp.models.webhook_event import WebhookEvent
 __all__ = [
     "ACTIVE_RUN_STATUSES",
     "AUTOMATION_STATUSES",
+    "CONSENT_SOURCES",
     "CONVERSATION_STATUSES",
     "ROLES",
     "RUN_STATUSES",
@@ -40,6 +42,7 @@ __all__ = [
     "Base",
     "Broadcast",
     "CannedResponse",
+    "ConsentChange",
     "Contact",
     "Conversation",
     "ConversationRead",
