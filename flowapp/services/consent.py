@@ -44,6 +44,7 @@ DEFAULT_OPT_IN_REPLY = "You are subscribed again. Reply STOP at any time to stop
 # Characters around a keyword that do not change what the customer meant ("Stop!", "¡Baja!").
 _TRIM = " \t\r\n.!¡?¿,;:\"'"
 MAX_KEYWORDS = 100
+SETTING = "consent"
 
 
 def normalize(text: str) -> str:
@@ -53,13 +54,23 @@ def normalize(text: str) -> str:
 
 
 def current() -> dict:
-    """The keywords and confirmations as they apply now (Settings' values, else the defaults)."""
+    """The keywords and confirmations as they apply now: Settings' values, else the defaults.
+
+    They are one setting, read through the process cache, so a customer's message costs at most one
+    statement for them every few seconds per worker (see docs/pipeline.md, "Cost per event")."""
+    stored = settings.cached(SETTING) or {}
     return {
-        "opt_out_keywords": settings.cached("opt_out_keywords") or list(DEFAULT_OPT_OUT_KEYWORDS),
-        "opt_in_keywords": settings.cached("opt_in_keywords") or list(DEFAULT_OPT_IN_KEYWORDS),
-        "opt_out_reply": settings.cached("opt_out_reply", DEFAULT_OPT_OUT_REPLY),
-        "opt_in_reply": settings.cached("opt_in_reply", DEFAULT_OPT_IN_REPLY),
+        "opt_out_keywords": stored.get("opt_out_keywords") or list(DEFAULT_OPT_OUT_KEYWORDS),
+        "opt_in_keywords": stored.get("opt_in_keywords") or list(DEFAULT_OPT_IN_KEYWORDS),
+        "opt_out_reply": stored.get("opt_out_reply", DEFAULT_OPT_OUT_REPLY),
+        "opt_in_reply": stored.get("opt_in_reply", DEFAULT_OPT_IN_REPLY),
     }
+
+
+def save(values: dict) -> None:
+    """Store the keywords and confirmations (flushed): {"opt_out_keywords": [...], "opt_in_keywords":
+    [...], "opt_out_reply": str, "opt_in_reply": str}."""
+    settings.put(SETTING, values)
 
 
 def keyword_kind(text: str | None, values: dict | None = None) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import flash, redirect, request, url_for
 
 from flowapp.extensions import db
-from flowapp.services import consent, settings
+from flowapp.services import consent
 from flowapp.web.security import admin_required
 from flowapp.web.settings import bp
 
@@ -27,8 +27,7 @@ def save_consent():
         for error in errors:
             flash(error, "error")
         return redirect(url_for("settings.index", _anchor="consent"))
-    for key, value in values.items():
-        settings.put(key, value)
+    consent.save(values)
     db.session.commit()
     flash("Opt-out settings saved. Workers pick them up within seconds.")
     return redirect(url_for("settings.index", _anchor="consent"))

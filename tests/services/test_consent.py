@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from flowapp.extensions import db
 from flowapp.models import AutomationRun, ConsentChange, Contact, Message
-from flowapp.services import consent, settings
+from flowapp.services import consent
 from tests import factories
 from tests.helpers import customer_message
 from tests.helpers import deliver as pipeline_deliver
@@ -49,7 +49,7 @@ def test_keyword_matching(session, text, kind):
 
 def test_keywords_come_from_settings(session):
     """Settings replace the default lists; a default word no longer listed is an ordinary message."""
-    settings.put("opt_out_keywords", ["Basta ya"])
+    consent.save({**consent.current(), "opt_out_keywords": ["Basta ya"]})
     assert consent.keyword_kind("BASTA YA") == "out"
     assert consent.keyword_kind("stop") is None
 
@@ -157,8 +157,7 @@ def test_start_from_someone_subscribed_is_an_ordinary_message(session, redis):
 
 def test_confirmations_are_configurable(session, redis):
     """Settings' confirmation is sent; an empty one sends nothing, the opt-out still happens."""
-    settings.put("opt_out_reply", "Done, no more offers.")
-    settings.put("opt_in_reply", "")
+    consent.save({**consent.current(), "opt_out_reply": "Done, no more offers.", "opt_in_reply": ""})
     db.session.commit()
     deliver("stop")
     deliver("start")
