@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import select
 
 from flowapp.extensions import db
-from flowapp.models import AutomationRun, ConsentChange, Contact, Message
+from flowapp.models import AutomationRun, ConsentChange, Contact, Conversation, Message
 from flowapp.services import consent
 from tests import factories
 from tests.helpers import customer_message
@@ -171,3 +171,13 @@ def test_opted_out_contact_still_gets_automation_replies(menu):
     deliver("menu")
     assert contact().opted_out
     assert outgoing()[-1] == ("Hi Ana! Pick one", "run")
+
+
+def test_stop_works_while_a_person_has_taken_over(menu):
+    """A paused bot (a person took over) still honours STOP: consent is not an automation."""
+    deliver("hi")
+    conversation = db.session.scalar(select(Conversation))
+    conversation.bot_paused = True
+    db.session.commit()
+    deliver("stop")
+    assert contact().opted_out and outgoing() == [(consent.DEFAULT_OPT_OUT_REPLY, "system")]
