@@ -61,7 +61,8 @@ def current() -> dict:
     stored = settings.cached(SETTING) or {}
     return {
         "opt_out_keywords": stored.get("opt_out_keywords") or list(DEFAULT_OPT_OUT_KEYWORDS),
-        "opt_in_keywords": stored.get("opt_in_keywords") or list(DEFAULT_OPT_IN_KEYWORDS),
+        # May be empty (opting back in is then for people only); opt-out keywords never are.
+        "opt_in_keywords": stored.get("opt_in_keywords", list(DEFAULT_OPT_IN_KEYWORDS)),
         "opt_out_reply": stored.get("opt_out_reply", DEFAULT_OPT_OUT_REPLY),
         "opt_in_reply": stored.get("opt_in_reply", DEFAULT_OPT_IN_REPLY),
     }

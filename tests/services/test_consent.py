@@ -52,6 +52,8 @@ def test_keywords_come_from_settings(session):
     consent.save({**consent.current(), "opt_out_keywords": ["Basta ya"]})
     assert consent.keyword_kind("BASTA YA") == "out"
     assert consent.keyword_kind("stop") is None
+    consent.save({**consent.current(), "opt_in_keywords": []})
+    assert consent.keyword_kind("start") is None  # no opt-in keyword: only people opt contacts back in
 
 
 def test_parse_keywords():
