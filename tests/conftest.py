@@ -161,6 +161,8 @@ def session(app):
             yield db.session
         finally:
             db.session.remove()
+            # Settings read through settings.cached() would outlive the rolled-back rows.
+            app.extensions.pop("flowapp_settings_cache", None)
             db.session = original
             engines[None] = engine
             outer.rollback()

@@ -4,6 +4,7 @@ from flowapp.models.analytics import AnalyticsCounter
 from flowapp.models.audit import AuditEntry
 from flowapp.models.automation import AUTOMATION_STATUSES, Automation, AutomationVersion
 from flowapp.models.base import Base, JSONType, UTCDateTime, utcnow
+from flowapp.models.consent import CONSENT_SOURCES, ConsentChange
 from flowapp.models.contact import Contact
 from flowapp.models.conversation import (
     CONVERSATION_STATUSES,
@@ -29,6 +30,7 @@ __all__ = [
     "AuditEntry",
     "ACTIVE_RUN_STATUSES",
     "AUTOMATION_STATUSES",
+    "CONSENT_SOURCES",
     "CONVERSATION_STATUSES",
     "ROLES",
     "RUN_STATUSES",
@@ -42,6 +44,7 @@ __all__ = [
     "Base",
     "Broadcast",
     "CannedResponse",
+    "ConsentChange",
     "Contact",
     "Conversation",
     "ConversationRead",

@@ -20,7 +20,8 @@ BATCH = 200
 
 
 def audience_ids(audience: dict) -> list[int]:
-    """Contacts matching {"contact_ids": [...]} or {"tags": [...], "fields": {...}} (all must hold)."""
+    """Contacts matching {"contact_ids": [...]} or {"tags": [...], "fields": {...}} (all must hold).
+    Opted-out contacts are never in an audience, even when named by id."""
     query = select(Contact).where(Contact.opted_out.is_(False)).order_by(Contact.id)
     if audience.get("contact_ids"):
         query = query.where(Contact.id.in_([int(i) for i in audience["contact_ids"]]))
@@ -71,12 +72,15 @@ def run(broadcast_id: int) -> dict:
     for start in range(0, len(ids), BATCH):
         for contact_id in ids[start : start + BATCH]:
             contact = runner.lock_contact(contact_id)
-            run = runner.start_run(
-                automation,
-                contact,
-                broadcast_id=broadcast.id,
-                trigger_data={"type": "broadcast", "broadcast_id": broadcast.id},
-            )
+            # Checked again under the lock: the contact may have written STOP since the count.
+            run = None
+            if contact is not None and not contact.opted_out:
+                run = runner.start_run(
+                    automation,
+                    contact,
+                    broadcast_id=broadcast.id,
+                    trigger_data={"type": "broadcast", "broadcast_id": broadcast.id},
+                )
             if run is None:
                 broadcast.skipped += 1
             else:

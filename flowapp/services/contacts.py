@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from flowapp.extensions import db, get_redis
 from flowapp.models import Contact, utcnow
+from flowapp.services import consent
 from flowapp.work import Work
 
 _SEPARATORS = re.compile(r"[\s\-.()/]")
@@ -64,28 +65,37 @@ def find_by_number(raw: str) -> Contact | None:
     return db.session.scalar(select(Contact).where(Contact.wa_id == normalize_number(raw)))
 
 
-def create(data: dict) -> Contact:
-    """A new contact from API-shaped data (flushed). Raises ContactError (a taken number included)."""
+def create(data: dict, *, source: str = "api", user_id: int | None = None) -> Contact:
+    """A new contact from API-shaped data (flushed). Raises ContactError (a taken number included).
+    `source` and `user_id` say who made it, for the opt-out history (consent.CONSENT_SOURCES)."""
     wa_id = normalize_number(data.get("wa_id", data.get("phone")))
     if db.session.scalar(select(Contact.id).where(Contact.wa_id == wa_id)) is not None:
         raise ContactError("wa_id", f"a contact with number +{wa_id} already exists")
-    contact = Contact(wa_id=wa_id, fields={}, tags=[])
+    contact = Contact(wa_id=wa_id, fields={}, tags=[], opted_out=False)
     _apply(contact, data)
     db.session.add(contact)
     db.session.flush()
+    _apply_opt_out(contact, data, source, user_id)
     return contact
 
 
-def update(contact: Contact, data: dict) -> Contact:
-    """Change the given attributes (flushed). `fields` is merged; a field set to null is removed."""
+def update(contact: Contact, data: dict, *, source: str = "api", user_id: int | None = None) -> Contact:
+    """Change the given attributes (flushed). `fields` is merged; a field set to null is removed.
+    A change of `opted_out` is recorded in the contact's history with `source` and `user_id`."""
     if "wa_id" in data:
         wa_id = normalize_number(data["wa_id"])
         if wa_id != contact.wa_id:
             raise ContactError("wa_id", "a contact's number cannot change; create another contact")
     _apply(contact, data, merge_fields=True)
+    _apply_opt_out(contact, data, source, user_id)
     contact.updated_at = utcnow()
     db.session.flush()
     return contact
+
+
+def _apply_opt_out(contact: Contact, data: dict, source: str, user_id: int | None) -> None:
+    if "opted_out" in data:
+        consent.set_opted_out(contact, data["opted_out"], source=source, user_id=user_id)
 
 
 def delete(contact: Contact) -> None:
@@ -101,10 +111,8 @@ def _apply(contact: Contact, data: dict, merge_fields: bool = False) -> None:
         contact.birthday = _birthday(data["birthday"])
     if "timezone" in data:
         contact.timezone = _timezone(data["timezone"])
-    if "opted_out" in data:
-        if not isinstance(data["opted_out"], bool):
-            raise ContactError("opted_out", "must be true or false")
-        contact.opted_out = data["opted_out"]
+    if "opted_out" in data and not isinstance(data["opted_out"], bool):
+        raise ContactError("opted_out", "must be true or false")  # applied by _apply_opt_out()
     if "tags" in data:
         contact.tags = _tags(data["tags"])
     if "fields" in data:
@@ -216,13 +224,14 @@ def row_data(row: dict) -> dict:
         elif column == "tags":
             data["tags"] = [t.strip() for t in re.split(r"[;|]", value) if t.strip()]
         elif column == "opted_out":
-            data["opted_out"] = value.lower() in ("1", "true", "yes", "y")
+            if value:  # an empty cell must not opt back in someone who wrote STOP
+                data["opted_out"] = value.lower() in ("1", "true", "yes", "y")
         elif column and value:
             data["fields"][re.sub(r"\W", "_", column)[:64]] = value
     return data
 
 
-def import_rows(rows: list[dict], first_row: int, seen: dict[str, int]) -> dict:
+def import_rows(rows: list[dict], first_row: int, seen: dict[str, int], user_id: int | None = None) -> dict:
     """Create or update a contact per row (flushed). Returns counts and the rows refused, each with its
     line number in the file (the header is line 1) and the reason. `seen` maps numbers to their first
     line, across batches, so a number repeated in the file is refused the second time."""
@@ -237,10 +246,11 @@ def import_rows(rows: list[dict], first_row: int, seen: dict[str, int]) -> dict:
             with db.session.begin_nested():
                 existing = db.session.scalar(select(Contact).where(Contact.wa_id == wa_id))
                 if existing is None:
-                    create({**data, "wa_id": wa_id})
+                    create({**data, "wa_id": wa_id}, source="import", user_id=user_id)
                     report["created"] += 1
                 else:
-                    update(existing, {k: v for k, v in data.items() if k != "wa_id"})
+                    changes = {k: v for k, v in data.items() if k != "wa_id"}
+                    update(existing, changes, source="import", user_id=user_id)
                     report["updated"] += 1
             seen[wa_id] = line
         except ContactError as exc:
@@ -286,7 +296,7 @@ def start_import(text: str, user_id: int | None = None) -> tuple[dict, Work | No
         "error": None,
     }
     if len(rows) <= INLINE_ROWS:
-        _merge(progress, import_rows(rows, 2, {}))
+        _merge(progress, import_rows(rows, 2, {}, user_id))
         _finish(progress)
         save_progress(progress)
         return progress, None
@@ -311,7 +321,8 @@ def run_import(import_id: str) -> dict:
     # A retried job starts again from the top: rows done before are simply updated again.
     progress.update(processed=0, created=0, updated=0, refused_count=0, refused=[])
     for start in range(0, len(rows), BATCH_ROWS):
-        _merge(progress, import_rows(rows[start : start + BATCH_ROWS], start + 2, seen))
+        batch = rows[start : start + BATCH_ROWS]
+        _merge(progress, import_rows(batch, start + 2, seen, progress.get("user_id")))
         db.session.commit()
         save_progress(progress)
     _finish(progress)

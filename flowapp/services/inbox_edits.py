@@ -67,11 +67,12 @@ def user_names() -> dict[int, str]:
 # -- contacts ----------------------------------------------------------------------------------
 
 
-def update_contact(contact: Contact, form: dict) -> None:
+def update_contact(contact: Contact, form: dict, user_id: int | None = None) -> None:
     """Apply the contact panel (flushed) through the contacts service. Raises InboxError.
 
     `form`: {"display_name", "birthday" ("" clears it), "timezone", "tags": "a, b", "fields":
-    {name: value}, "opted_out": bool}. A field left empty is removed.
+    {name: value}, "opted_out": bool}. A field left empty is removed. `user_id`: the agent, kept
+    in the contact's opt-out history.
     """
     from flowapp.services import contacts
 
@@ -87,7 +88,7 @@ def update_contact(contact: Contact, form: dict) -> None:
         "opted_out": bool(form.get("opted_out")),
     }
     try:
-        contacts.update(contact, data)
+        contacts.update(contact, data, source="agent", user_id=user_id)
     except contacts.ContactError as exc:
         raise InboxError(exc.field, exc.reason) from None
     # The list shows the contact's name and its fingerprint reads conversations: touch this one.

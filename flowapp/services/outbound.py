@@ -1,7 +1,7 @@
 """Queueing outbound messages: every check happens here, before anything is queued.
 
 `queue_message()` turns a content dict into Meta's request body (WhatsApp's limits checked, the
-24-hour rule and templates enforced), stores it as a Message with status `queued` plus an outbox
+24-hour rule, templates and opt-outs enforced), stores it as a Message with status `queued` plus an outbox
 row, and flushes. It asks for a drain of the outbox once the caller commits (`work.after_commit`), so a
 job never looks for a row that is not committed yet.
 
@@ -78,8 +78,8 @@ def queue_message(
     kind = content.get("type")
     if author_type not in AUTHOR_TYPES:
         raise ValueError(f"unknown author type {author_type!r}")
-    if contact.opted_out and author_type in ("run", "system"):
-        raise SendRefused("contact", "The contact opted out of automated messages.")
+    if contact.opted_out and kind == "template":
+        refuse_marketing(content)
     if kind != "template" and not window_open(contact):
         raise SendRefused("type", outside_window_reason(contact))
     body, text = build_body(contact.wa_id, content)
@@ -108,6 +108,20 @@ def queue_message(
     work.after_commit(outbox.DRAIN)
     db.session.flush()
     return message
+
+
+def refuse_marketing(content: dict) -> None:
+    """Raise SendRefused when `content` is a MARKETING template: the contact opted out. Utility and
+    authentication templates, and free-form replies in the open window, still go (as WhatsApp
+    itself treats an opt-out: it stops marketing, not service)."""
+    template = templates.find(content.get("name") or "", content.get("language") or "")
+    if template is not None and (template.category or "").upper() == "MARKETING":
+        raise SendRefused(
+            "contact",
+            f"This contact opted out of marketing messages: {template.name!r} is a MARKETING template. "
+            "Utility and authentication templates, and replies while the conversation is open, are "
+            "still allowed.",
+        )
 
 
 def build_body(wa_id: str, content: dict) -> tuple[dict, str | None]:

@@ -3,8 +3,9 @@ them, with their messages removed or kept anonymised, as the operator chooses. B
 in the audit log (ids and counts only).
 
 Forgetting reaches every place a contact's data is stored: the contact row, conversations and
-messages (text, payloads with media ids, captions, locations), automation runs (variables, state,
-trigger data) and their logs, delivery statuses, outbox rows, and the webhook bodies Meta sent
+messages (text, payloads with media ids, captions, locations), the words of their opt-out and opt-in
+history (the history itself stays, as proof of consent), automation runs (variables, state, trigger
+data) and their logs, delivery statuses, outbox rows, and the webhook bodies Meta sent
 (processed ones; they are otherwise kept for the retention period). Unprocessed webhook bodies are
 left for the pipeline: processing one would only recreate what it says.
 """
@@ -18,6 +19,7 @@ from flowapp.models import (
     ApiToken,
     AutomationLog,
     AutomationRun,
+    ConsentChange,
     Contact,
     Conversation,
     Message,
@@ -73,6 +75,17 @@ def export_contact(contact: Contact, *, user: User | None = None, token: ApiToke
             for c in conversations
         ],
         "messages": [_message(m) for m in messages],
+        "consent": [
+            {
+                "opted_out": change.opted_out,
+                "source": change.source,
+                "text": change.text,
+                "at": _time(change.created_at),
+            }
+            for change in db.session.scalars(
+                select(ConsentChange).where(ConsentChange.contact_id == contact.id).order_by(ConsentChange.id)
+            )
+        ],
         "automation_runs": [
             {
                 "id": r.id,
@@ -150,6 +163,12 @@ def _anonymise(contact: Contact, conversation_ids: list[int], run_ids: list[int]
     contact.tags = []
     contact.opted_out = True  # never message a number nobody can name any more
     db.session.flush()
+    db.session.execute(
+        update(ConsentChange)
+        .where(ConsentChange.contact_id == contact.id)
+        .values(text=None)
+        .execution_options(synchronize_session=False)
+    )
     if conversation_ids:
         db.session.execute(
             update(Message)

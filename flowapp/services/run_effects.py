@@ -10,7 +10,7 @@ from sqlalchemy import select
 from flowapp import engine, work
 from flowapp.extensions import db
 from flowapp.models import AutomationLog, AutomationRun, Conversation
-from flowapp.services import deadlines
+from flowapp.services import consent, deadlines
 from flowapp.services.outbound import SendRefused, queue_message
 
 log = logging.getLogger("flowapp.automations")
@@ -54,7 +54,9 @@ def _update_contact(run: AutomationRun, effect: engine.Effect, _conversation) ->
     tags += [t for t in data.get("add_tags") or [] if t not in tags]
     contact.tags = tags
     if "opted_out" in data and data["opted_out"] is not None:
-        contact.opted_out = bool(data["opted_out"])
+        consent.set_opted_out(
+            contact, bool(data["opted_out"]), source="automation", text=f"automation run {run.id}"
+        )
     _note(run, effect.node, "contact_updated", {k: v for k, v in data.items() if v not in (None, [], {})})
 
 

@@ -27,7 +27,7 @@ from flowapp.models import (
     Message,
     utcnow,
 )
-from flowapp.services import run_effects, settings, triggers
+from flowapp.services import consent, run_effects, settings, triggers
 from flowapp.services.inbound import Arrival, upsert_conversation
 
 log = logging.getLogger("flowapp.automations")
@@ -43,11 +43,14 @@ TOOK_REPLY = "took_reply"
 def handle_inbound(arrival: Arrival) -> AutomationRun | None:
     """Hand a newly stored inbound message to the automations: the contact's waiting run first,
     unless a keyword marked "interrupts" matches; otherwise the best matching trigger starts a run.
+    An opt-out or opt-in keyword (services/consent.py) is handled before any of them.
 
     The caller holds the contact (the pipeline's lease, and the row lock its upsert took), so a
     reply and a timeout for the same contact never race.
     """
     message, contact, conversation = arrival.message, arrival.contact, arrival.conversation
+    if consent.handle_keyword(arrival):
+        return None  # STOP or START: consent, not a message for the automations (nor a waiting run)
     if message is None or message.type in NOT_ACTIONABLE or conversation.bot_paused:
         return None  # a redelivery, not said to the bot, or a person has taken over
     event_data = reply_data(message)

@@ -14,7 +14,7 @@ from flask import render_template, request, url_for
 from flask_login import current_user
 
 from flowapp.models import Conversation, utcnow
-from flowapp.services import inbox, inbox_edits, inbox_thread, takeover
+from flowapp.services import consent, inbox, inbox_edits, inbox_thread, takeover
 from flowapp.services.outbound import window_closes_at, window_open
 from flowapp.web import inbox_view
 from flowapp.web.inbox_common import (
@@ -248,12 +248,15 @@ def contact_context(conversation: Conversation, error: str | None = None) -> dic
         contact.tags,
         contact.opted_out,
     )
+    history = consent.history(contact)
     return {
+        "consent_history": history,
         "conversation": conversation,
         "contact": contact,
         "contact_error": error,
         "contact_url": poll_url,
-        "contact_etag": etag_for(poll_url, repr(editable)),
+        # The newest change is in the tag: opting out and back in between two polls still shows.
+        "contact_etag": etag_for(poll_url, repr((editable, history[0][0].id if history else None))),
         "window": {"open": window_open(contact), "closes_at": window_closes_at(contact)},
     }
 

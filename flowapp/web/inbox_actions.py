@@ -121,7 +121,7 @@ def update_contact(conversation_id: int):
         "opted_out": request.form.get("opted_out") == "1",
     }
     try:
-        inbox_edits.update_contact(conversation.contact, form)
+        inbox_edits.update_contact(conversation.contact, form, user_id=current_user.id)
     except inbox.InboxError as exc:
         db.session.rollback()
         conversation = get_conversation(conversation_id)

@@ -14,7 +14,7 @@ from redis.exceptions import RedisError
 
 from flowapp import work
 from flowapp.extensions import db
-from flowapp.services import credentials, graph, settings, templates, workers
+from flowapp.services import consent, credentials, graph, settings, templates, workers
 from flowapp.whatsapp.errors import GraphError
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
@@ -43,6 +43,7 @@ def index():
         "jobs": workers.overview(),
         "templates": templates.all_templates(),
         "general": general_values(),
+        "consent": consent.current(),
     }
     if current_user.is_admin:
         context["credentials"] = credentials.describe()
@@ -96,6 +97,7 @@ def ping_result(nonce: str):
 
 # The admin sections register their routes on `bp`; imported last because they import it.
 from flowapp.web import (  # noqa: E402, F401
+    settings_consent,
     settings_events,
     settings_general,
     settings_tokens,

@@ -1,7 +1,7 @@
 """audit entries: who did what to whom (contact exports and deletions first)
 
 Revision ID: c1a0u1d1t005
-Revises: b1p1p3l1n004
+Revises: c0n5e1n7h005
 Create Date: 2026-12-07 01:50:00
 """
 
@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql
 import flowapp.models.base
 
 revision = "c1a0u1d1t005"
-down_revision = "b1p1p3l1n004"
+down_revision = "c0n5e1n7h005"
 branch_labels = None
 depends_on = None
 

@@ -140,12 +140,33 @@ def test_limits_name_the_field(conversation, content, field):
     assert excinfo.value.field.startswith(field)
 
 
-def test_opted_out_contact_gets_no_automated_message(conversation):
-    """Automations never message a contact who opted out; a person still can."""
+def test_opted_out_contact_still_gets_replies_in_the_open_window(conversation):
+    """An opt-out stops marketing, not service: a reply while the window is open goes, from anyone."""
     conversation.contact.opted_out = True
-    with pytest.raises(SendRefused, match="opted out"):
-        queue_message(conversation, {"type": "text", "text": "Hi"}, author_type="run")
-    assert queue_message(conversation, {"type": "text", "text": "Hi"}, author_type="user").status == "queued"
+    for author in ("run", "system", "user"):
+        message = queue_message(conversation, {"type": "text", "text": "Hi"}, author_type=author)
+        assert message.status == "queued"
+
+
+def test_opted_out_contact_gets_no_marketing_template(conversation, templates):
+    """A MARKETING template to an opted-out contact is refused with a clear reason, whoever sends it;
+    a UTILITY template goes."""
+    templates[1].status = "APPROVED"
+    conversation.contact.opted_out = True
+    offer = {"type": "template", "name": "welcome_offer", "language": "en_US"}
+    for author in ("user", "run", "api"):
+        with pytest.raises(SendRefused, match="opted out of marketing") as excinfo:
+            queue_message(conversation, offer, author_type=author)
+        assert excinfo.value.field == "contact" and "MARKETING" in excinfo.value.reason
+    update = {
+        "type": "template",
+        "name": "order_update",
+        "language": "en_US",
+        "components": body_params("7", "sent"),
+    }
+    assert queue_message(conversation, update, author_type="run").status == "queued"
+    conversation.contact.opted_out = False
+    assert queue_message(conversation, offer).status == "queued"
 
 
 def test_commit_wakes_the_send_pipeline(conversation, redis):

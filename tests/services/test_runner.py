@@ -137,8 +137,8 @@ def test_overdue_deadline_is_swept(menu):
 def test_interrupting_keyword_replaces_the_waiting_run(menu):
     """A keyword marked 'interrupts' ends the waiting run and starts its own."""
     publish(
-        "Stop",
-        {"type": "keyword", "keywords": ["stop"], "match": "exact", "interrupts": True},
+        "Cancel",  # not "stop": that is an opt-out keyword, handled before any automation
+        {"type": "keyword", "keywords": ["cancel"], "match": "exact", "interrupts": True},
         {
             "spec_version": 2,
             "nodes": [node("start", "start"), node("bye", "send_text", {"text": "Bye"})],
@@ -146,7 +146,7 @@ def test_interrupting_keyword_replaces_the_waiting_run(menu):
         },
     )
     deliver(text="menu")
-    deliver(text="STOP")
+    deliver(text="CANCEL")
     statuses = list(db.session.scalars(select(AutomationRun.status).order_by(AutomationRun.id)))
     assert statuses == ["interrupted", "completed"]
     assert outgoing()[-1] == "Bye"

@@ -45,7 +45,7 @@ def create_contact():
     """Add a contact: wa_id (any usual phone format), display_name, birthday, timezone, tags, fields."""
     data = json_body()
     try:
-        contact = contacts.create(data)
+        contact = contacts.create(data, source="api", user_id=g.api_user.id)
     except contacts.ContactError as exc:
         status, code = (409, "conflict") if "already exists" in exc.reason else (422, "invalid_contact")
         raise ApiError(status, code, exc.reason, field=exc.field) from None
@@ -67,7 +67,7 @@ def update_contact(contact_id: int):
     """Change the attributes given; `fields` is merged (a field set to null is removed)."""
     contact = _contact(contact_id)
     try:
-        contacts.update(contact, json_body())
+        contacts.update(contact, json_body(), source="api", user_id=g.api_user.id)
     except contacts.ContactError as exc:
         raise ApiError(422, "invalid_contact", exc.reason, field=exc.field) from None
     db.session.commit()

@@ -1,0 +1,185 @@
+"""Opt-out and opt-in: keyword matching, the history, and the pipeline handling STOP before automations."""
+
+import pytest
+from sqlalchemy import select
+
+from flowapp.extensions import db
+from flowapp.models import AutomationRun, ConsentChange, Contact, Conversation, Message
+from flowapp.services import consent
+from tests import factories
+from tests.helpers import customer_message
+from tests.helpers import deliver as pipeline_deliver
+from tests.services.test_runner import MENU, publish
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("STOP", "out"),
+        ("stop", "out"),
+        ("  Stop!  ", "out"),
+        ("Unsubscribe", "out"),
+        ("stopp", "out"),  # German, Scandinavian
+        ("ARRÊT", "out"),  # French, with its accent
+        ("arret", "out"),  # ...and without
+        ("Arrêt.", "out"),
+        ("parar", "out"),
+        ("BAJA", "out"),
+        ("¡Baja!", "out"),
+        ("abmelden", "out"),
+        ("cancelar", "out"),
+        ("opt   out", "out"),  # inner spaces collapse
+        ("START", "in"),
+        ("subscribe", "in"),
+        ("Démarrer", "in"),
+        ("demarrer", "in"),
+        ("please stop calling", None),  # whole message only
+        ("stop it", None),
+        ("stopping", None),
+        ("don't unsubscribe me", None),
+        ("", None),
+        (None, None),
+        ("hi", None),
+    ],
+)
+def test_keyword_matching(session, text, kind):
+    """The whole message, trimmed, any case, with or without accents, in several languages."""
+    assert consent.keyword_kind(text) == kind
+
+
+def test_keywords_come_from_settings(session):
+    """Settings replace the default lists; a default word no longer listed is an ordinary message."""
+    consent.save({**consent.current(), "opt_out_keywords": ["Basta ya"]})
+    assert consent.keyword_kind("BASTA YA") == "out"
+    assert consent.keyword_kind("stop") is None
+    consent.save({**consent.current(), "opt_in_keywords": []})
+    assert consent.keyword_kind("start") is None  # no opt-in keyword: only people opt contacts back in
+
+
+def test_parse_keywords():
+    """One per line or comma separated; blanks and repeats (ignoring case and accents) dropped."""
+    assert consent.parse_keywords("STOP, stop\nArrêt\n\n arret ,  opt  out") == ["STOP", "Arrêt", "opt out"]
+
+
+def test_set_opted_out_records_changes_only(session, user):
+    """A change of the flag adds a history row with its source and author; no change, no row."""
+    contact = factories.make_contact()
+    change = consent.set_opted_out(contact, True, source="agent", user_id=user.id)
+    assert contact.opted_out and change.source == "agent" and change.user_id == user.id
+    assert consent.set_opted_out(contact, True, source="api") is None
+    consent.set_opted_out(contact, False, source="api")
+    rows = consent.history(contact)
+    assert [(c.opted_out, c.source, by) for c, by in rows] == [
+        (False, "api", None),
+        (True, "agent", "agent@example.com"),
+    ]
+
+
+# -- through the pipeline -----------------------------------------------------------------------
+
+
+def deliver(text, sender="15551230001"):
+    pipeline_deliver(customer_message(sender=sender, text=text))
+
+
+def outgoing() -> list[tuple[str, str]]:
+    query = select(Message.text, Message.author_type).where(Message.direction == "out").order_by(Message.id)
+    return [tuple(row) for row in db.session.execute(query)]
+
+
+def contact() -> Contact:
+    return db.session.scalar(select(Contact).where(Contact.wa_id == "15551230001"))
+
+
+def history() -> list[tuple]:
+    rows = db.session.scalars(select(ConsentChange).order_by(ConsentChange.id))
+    return [(row.opted_out, row.source, row.text, row.message_id is not None) for row in rows]
+
+
+@pytest.fixture
+def menu(session, redis):
+    return publish("Menu", {"type": "keyword", "keywords": ["menu"], "match": "first_word"}, MENU)
+
+
+def test_stop_opts_out_and_confirms(session, redis):
+    """A customer's STOP opts them out, keeps the history and sends the confirmation as free text."""
+    deliver("hello")
+    deliver("Stop")
+    assert contact().opted_out
+    assert history() == [(True, "keyword", "Stop", True)]
+    assert outgoing() == [(consent.DEFAULT_OPT_OUT_REPLY, "system")]
+
+
+def test_stop_from_a_new_contact(session, redis):
+    """A first message that is STOP creates the contact already opted out."""
+    deliver("UNSUBSCRIBE")
+    assert contact().opted_out and len(outgoing()) == 1
+
+
+def test_stop_goes_before_a_waiting_run(menu):
+    """A run waiting for a reply does not take STOP: it still waits, and sends nothing more."""
+    deliver("menu")
+    run = db.session.scalar(select(AutomationRun))
+    assert run.status == "waiting"
+    deliver("stop")
+    db.session.refresh(run)
+    assert run.status == "waiting" and run.current_node == "menu"
+    assert [text for text, _ in outgoing()] == ["Hi Ana! Pick one", consent.DEFAULT_OPT_OUT_REPLY]
+
+
+def test_stop_is_not_an_automation_keyword(session, redis):
+    """An automation whose keyword is STOP never sees it: consent comes first."""
+    publish("Catch stop", {"type": "keyword", "keywords": ["stop"]}, MENU)
+    deliver("STOP")
+    assert db.session.scalar(select(AutomationRun)) is None
+
+
+def test_a_sentence_with_stop_goes_to_the_automations(menu):
+    """'menu, please stop calling' is an ordinary message: no opt-out, the keyword automation runs."""
+    deliver("menu please stop calling")
+    assert not contact().opted_out and history() == []
+    assert db.session.scalar(select(AutomationRun)).status == "waiting"
+
+
+def test_start_opts_back_in_with_its_confirmation(session, redis):
+    """START after STOP opts the contact back in, with its own confirmation and history row."""
+    deliver("stop")
+    deliver("Start")
+    assert not contact().opted_out
+    assert [(out, source) for out, source, _, _ in history()] == [(True, "keyword"), (False, "keyword")]
+    assert [text for text, _ in outgoing()] == [consent.DEFAULT_OPT_OUT_REPLY, consent.DEFAULT_OPT_IN_REPLY]
+
+
+def test_start_from_someone_subscribed_is_an_ordinary_message(session, redis):
+    """START from a contact who never opted out changes nothing and may start an automation."""
+    publish("Start", {"type": "keyword", "keywords": ["start"]}, MENU)
+    deliver("start")
+    assert history() == [] and db.session.scalar(select(AutomationRun)) is not None
+
+
+def test_confirmations_are_configurable(session, redis):
+    """Settings' confirmation is sent; an empty one sends nothing, the opt-out still happens."""
+    consent.save({**consent.current(), "opt_out_reply": "Done, no more offers.", "opt_in_reply": ""})
+    db.session.commit()
+    deliver("stop")
+    deliver("start")
+    assert outgoing() == [("Done, no more offers.", "system")]
+    assert not contact().opted_out
+
+
+def test_opted_out_contact_still_gets_automation_replies(menu):
+    """After STOP, a customer who writes again is answered: replies in an open conversation go."""
+    deliver("stop")
+    deliver("menu")
+    assert contact().opted_out
+    assert outgoing()[-1] == ("Hi Ana! Pick one", "run")
+
+
+def test_stop_works_while_a_person_has_taken_over(menu):
+    """A paused bot (a person took over) still honours STOP: consent is not an automation."""
+    deliver("hi")
+    conversation = db.session.scalar(select(Conversation))
+    conversation.bot_paused = True
+    db.session.commit()
+    deliver("stop")
+    assert contact().opted_out and outgoing() == [(consent.DEFAULT_OPT_OUT_REPLY, "system")]
