@@ -9,7 +9,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from flowapp.models.base import Base, JSONType, UTCDateTime, utcnow
 
-
 # GIN indexes exist on PostgreSQL only; SQLite gets an empty partial index of the same name (as in
 # conversation.py), so both databases have the same index names.
 _NOT_ON_SQLITE = text("0")

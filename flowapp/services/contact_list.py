@@ -41,7 +41,9 @@ class Filters:
 
     @property
     def narrowed(self) -> bool:
-        return bool(self.q or self.tag or self.field or self.opted_out or self.seen_days or self.open_conversation)
+        """Whether anything but the cursor narrows the list."""
+        narrowing = (self.q, self.tag, self.field, self.opted_out, self.seen_days, self.open_conversation)
+        return any(narrowing)
 
 
 @dataclass
