@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from flowapp.extensions import db
-from flowapp.models import Automation, Broadcast, Contact, User, utcnow
+from flowapp.models import Automation, Contact, User, utcnow
 from flowapp.services import broadcasts
 from flowapp.services.contacts import MAX_TAGS
 
@@ -91,7 +91,9 @@ def opt_out(contacts: list[Contact]) -> Outcome:
     return outcome
 
 
-def start_automation(contacts: list[Contact], automation_id: int, user: User) -> tuple[Broadcast, Outcome]:
+def start_automation(
+    contacts: list[Contact], automation_id: int | None, user: User
+) -> tuple[Automation, Outcome]:
     """Start a published automation for the contacts, as a broadcast a worker runs once committed.
 
     Opted-out contacts are left out (counted as skipped); so, when the worker gets to them, are
@@ -101,7 +103,7 @@ def start_automation(contacts: list[Contact], automation_id: int, user: User) ->
         raise BulkError("Choose a published automation.")
     audience = {"contact_ids": [contact.id for contact in contacts]}
     broadcast = broadcasts.create(automation, audience, user=user, note="contacts page")
-    return broadcast, Outcome(broadcast.total, len(contacts) - broadcast.total)
+    return automation, Outcome(broadcast.total, len(contacts) - broadcast.total)
 
 
 def published_automations() -> list[tuple[int, str]]:
