@@ -7,6 +7,7 @@ from flask import current_app
 
 import flowapp.models  # noqa: F401  (every model registers its table on the metadata)
 from flowapp.models import Base
+from flowapp.models.base import include_object
 
 config = context.config
 # Alembic's lines go to database.log with the rest of the database's story; no fileConfig here,
@@ -24,6 +25,7 @@ def _options(dialect_name: str) -> dict:
     return {
         "target_metadata": target_metadata,
         "compare_type": True,
+        "include_object": include_object,
         # SQLite cannot ALTER most things; batch mode rebuilds the table instead.
         "render_as_batch": dialect_name == "sqlite",
         **current_app.extensions["migrate"].configure_args,

@@ -6,6 +6,7 @@ from alembic.script import ScriptDirectory
 
 from flowapp.extensions import db
 from flowapp.models import Base
+from flowapp.models.base import include_object
 
 
 def _script(app) -> ScriptDirectory:
@@ -22,7 +23,9 @@ def test_single_head(app):
 def test_models_match_migrations(app):
     """Autogenerate finds nothing to do against a database built by the migrations."""
     with app.app_context(), db.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "include_object": include_object}
+        )
         diff = compare_metadata(context, Base.metadata)
     assert diff == [], f"models and migrations differ; run `flask --app wsgi db migrate`: {diff}"
 

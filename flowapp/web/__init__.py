@@ -10,6 +10,7 @@ from flowapp.web import (
     api,
     auth,
     automations,
+    contacts,
     errors,
     health,
     inbox,
@@ -28,6 +29,7 @@ from flowapp.web.strict_json import StrictJSONProvider, refuse_bad_form_text
 NAV_ITEMS = (
     ("automations.index", "Automations", "⤳"),
     ("inbox.index", "Inbox", "✉"),
+    ("contacts.index", "Contacts", "☺"),
     ("analytics.index", "Analytics", "▤"),
     ("settings.index", "Settings", "⚙"),
 )
@@ -49,7 +51,20 @@ def register_web(app: Flask) -> None:
     app.json = StrictJSONProvider(app)
     app.before_request(refuse_bad_form_text)
     errors.init_app(app)
-    for module in (auth, health, main, webhooks, automations, inbox, analytics, settings, sandbox, metrics):
+    modules = (
+        auth,
+        health,
+        main,
+        webhooks,
+        automations,
+        inbox,
+        contacts,
+        analytics,
+        settings,
+        sandbox,
+        metrics,
+    )
+    for module in modules:
         app.register_blueprint(module.bp)
     api.init_app(app)
     admin.init_app(app)

@@ -14,6 +14,7 @@ def test_login_and_navigate(logged_in_page, live_stack):
     page = logged_in_page
     for label, path in (
         ("Inbox", "/inbox/"),
+        ("Contacts", "/contacts/"),
         ("Analytics", "/analytics/"),
         ("Settings", "/settings/"),
         ("Automations", "/automations/"),

@@ -45,7 +45,7 @@ def test_login_and_shell(client, admin):
     """A correct login lands in the shell with its navigation."""
     factories.login(client, admin.email, "correct horse battery")
     html = client.get("/automations/").get_data(as_text=True)
-    for label in ("Automations", "Inbox", "Analytics", "Settings"):
+    for label in ("Automations", "Inbox", "Contacts", "Analytics", "Settings"):
         assert f">{label}</a>" in html or f"{label}</a>" in html
     assert admin.email in html
     assert client.get("/").status_code == 302

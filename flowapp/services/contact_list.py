@@ -1,0 +1,171 @@
+"""The contacts list: search, filters and keyset pages, newest contact first (id descending).
+
+Pages follow a cursor (the last id shown), never OFFSET: page 2,000 costs what page 1 costs, and a
+contact created while someone pages never shifts the rows under them. Ids are unique, so ties
+cannot split a page either.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import Text, and_, cast, exists, func, or_, select, type_coerce
+from sqlalchemy.dialects.postgresql import JSONB
+
+from flowapp.extensions import db
+from flowapp.models import Contact, Conversation, utcnow
+
+PAGE_SIZE = 50
+FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+# ITU-T E.164 country calling codes of one and two digits; every other code has three.
+_SHORT_CODES = {"1", "7"} | set(
+    "20 27 30 31 32 33 34 36 39 40 41 43 44 45 46 47 48 49 51 52 53 54 55 56 57 58 "
+    "60 61 62 63 64 65 66 81 82 84 86 90 91 92 93 94 95 98".split()
+)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the list shows. `after` is the cursor: the id of the last contact of the previous page."""
+
+    q: str = ""
+    tag: str = ""
+    field: str = ""
+    value: str = ""
+    opted_out: str = ""  # "yes", "no" or "" for both
+    seen_days: int | None = None
+    open_conversation: bool = False
+    after: int | None = None
+
+    @property
+    def narrowed(self) -> bool:
+        """Whether anything but the cursor narrows the list."""
+        narrowing = (self.q, self.tag, self.field, self.opted_out, self.seen_days, self.open_conversation)
+        return any(narrowing)
+
+
+@dataclass
+class Row:
+    contact: Contact
+    conversation: Conversation | None
+
+
+@dataclass
+class Page:
+    rows: list[Row]
+    next_cursor: int | None
+
+
+def list_contacts(filters: Filters) -> Page:
+    """One page of contacts matching `filters`, each with its conversation (None when it has none)."""
+    query = select(Contact, Conversation).outerjoin(Conversation, Conversation.contact_id == Contact.id)
+    query = _narrow(query, filters)
+    if filters.after:
+        query = query.where(Contact.id < filters.after)
+    found = db.session.execute(query.order_by(Contact.id.desc()).limit(PAGE_SIZE + 1)).all()
+    rows = [Row(contact, conversation) for contact, conversation in found[:PAGE_SIZE]]
+    more = len(found) > PAGE_SIZE
+    return Page(rows, rows[-1].contact.id if more else None)
+
+
+def _narrow(query, filters: Filters):
+    if filters.q:
+        query = query.where(search_clause(filters.q))
+    if filters.tag:
+        query = query.where(has_tag(filters.tag))
+    if filters.field and FIELD_NAME.fullmatch(filters.field):
+        query = query.where(field_equals(filters.field, filters.value))
+    if filters.opted_out in ("yes", "no"):
+        query = query.where(Contact.opted_out.is_(filters.opted_out == "yes"))
+    if filters.seen_days:
+        query = query.where(Contact.last_inbound_at >= utcnow() - timedelta(days=filters.seen_days))
+    if filters.open_conversation:
+        query = query.where(Conversation.status != "closed")
+    return query
+
+
+def number_digits(q: str) -> str | None:
+    """The digits to look for when `q` looks like a phone number in any usual format, else None:
+    "+351 912 345 678" and "00351912345678" give 351912345678, "912-345-678" gives 912345678."""
+    if not re.fullmatch(r"[\d\s()+./-]+", q):
+        return None
+    digits = re.sub(r"\D", "", q)
+    if q.lstrip().startswith("00"):
+        digits = digits[2:]
+    return digits if len(digits) >= 3 else None
+
+
+def search_clause(q: str):
+    """Contacts whose name or number contains `q`, or one of whose custom field values does."""
+    q = q.strip()[:100]
+    pattern = "%" + re.sub(r"([\\%_])", r"\\\1", q) + "%"
+    digits = number_digits(q)
+    if digits:
+        # Numbers are stored as bare digits, so any formatting the person typed must go first. Digits
+        # may also be a field's value (an order number), never a name.
+        return or_(Contact.wa_id.like(f"%{digits}%"), _field_value_like(pattern))
+    return or_(
+        Contact.display_name.ilike(pattern, escape="\\"),
+        Contact.profile_name.ilike(pattern, escape="\\"),
+        _field_value_like(pattern),
+    )
+
+
+def _field_value_like(pattern: str):
+    if _postgresql():
+        # The trigram index on the JSON text finds candidates; jsonb_each_text then checks that the
+        # match is in a value and not in a field's name.
+        values = func.jsonb_each_text(type_coerce(Contact.fields, JSONB)).table_valued("key", "value")
+        in_value = exists(select(1).select_from(values).where(values.c.value.ilike(pattern, escape="\\")))
+        return and_(cast(Contact.fields, Text).ilike(pattern, escape="\\"), in_value)
+    values = func.json_each(Contact.fields).table_valued("key", "value")
+    return exists(select(1).select_from(values).where(values.c.value.ilike(pattern, escape="\\")))
+
+
+def has_tag(tag: str):
+    """Contacts whose tags hold `tag`: JSONB containment (GIN index) on PostgreSQL."""
+    if _postgresql():
+        return type_coerce(Contact.tags, JSONB).contains([tag])
+    items = func.json_each(Contact.tags).table_valued("value")
+    return exists(select(1).select_from(items).where(items.c.value == tag))
+
+
+def field_equals(name: str, value: str):
+    """Contacts whose custom field `name` is `value`; "42" also matches the number 42, "true" true."""
+    if _postgresql():
+        fields = type_coerce(Contact.fields, JSONB)
+        candidates = [value] + [typed for typed in _typed(value) if typed is not None]
+        return or_(*(fields.contains({name: candidate}) for candidate in candidates))
+    stored = func.json_extract(Contact.fields, f'$."{name}"')
+    return or_(stored == value, *(stored == typed for typed in _typed(value) if typed is not None))
+
+
+def _typed(value: str) -> tuple:
+    """`value` as the JSON number or boolean it may have been stored as."""
+    boolean = {"true": True, "false": False}.get(value.lower())
+    try:
+        number = int(value) if re.fullmatch(r"-?\d{1,15}", value) else float(value)
+    except ValueError:
+        number = None
+    return (boolean, number)
+
+
+def format_number(wa_id: str) -> str:
+    """+351 912 345 678: the country code, then the rest in groups of three."""
+    code_length = 1 if wa_id[:1] in _SHORT_CODES else 2 if wa_id[:2] in _SHORT_CODES else 3
+    code, rest = wa_id[:code_length], wa_id[code_length:]
+    groups = [rest[max(0, end - 3) : end] for end in range(len(rest), 0, -3)][::-1]
+    return " ".join([f"+{code}", *groups])
+
+
+def known_tags(limit: int = 200) -> list[str]:
+    """Tags in use, for the filter's choices (from the most recent contacts, sorted)."""
+    recent = select(Contact.tags).order_by(Contact.id.desc()).limit(2000)
+    tags = {tag for row in db.session.scalars(recent) for tag in row or [] if isinstance(tag, str)}
+    return sorted(tags)[:limit]
+
+
+def _postgresql() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
