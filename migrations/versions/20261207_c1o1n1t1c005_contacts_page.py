@@ -1,7 +1,7 @@
 """contacts page: indexes for its filters and its search in custom field values
 
 Revision ID: c1o1n1t1c005
-Revises: b1p1p3l1n004
+Revises: c1a0u1d1t005
 Create Date: 2026-12-07 02:00:00
 
 The GIN indexes exist on PostgreSQL only (SQLite gets an empty partial index of the same name, as in
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "c1o1n1t1c005"
-down_revision = "b1p1p3l1n004"
+down_revision = "c1a0u1d1t005"
 branch_labels = None
 depends_on = None
 
