@@ -61,7 +61,7 @@ class Page:
 def list_contacts(filters: Filters) -> Page:
     """One page of contacts matching `filters`, each with its conversation (None when it has none)."""
     query = select(Contact, Conversation).outerjoin(Conversation, Conversation.contact_id == Contact.id)
-    query = _narrow(query, filters)
+    query = narrow(query, filters)
     if filters.after:
         query = query.where(Contact.id < filters.after)
     found = db.session.execute(query.order_by(Contact.id.desc()).limit(PAGE_SIZE + 1)).all()
@@ -70,7 +70,8 @@ def list_contacts(filters: Filters) -> Page:
     return Page(rows, rows[-1].contact.id if more else None)
 
 
-def _narrow(query, filters: Filters):
+def narrow(query, filters: Filters):
+    """`query` (contacts outer-joined to their conversation) limited to what `filters` ask for."""
     if filters.q:
         query = query.where(search_clause(filters.q))
     if filters.tag:
