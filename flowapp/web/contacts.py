@@ -144,3 +144,7 @@ def list_context(args) -> dict:
         "automations": contact_bulk.published_automations(),
         "seen_choices": SEEN_CHOICES,
     }
+
+
+# Registered last: the import's views add their routes to `bp`.
+from flowapp.web import contacts_import  # noqa: E402, F401

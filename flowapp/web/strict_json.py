@@ -139,8 +139,9 @@ def refuse_bad_form_text():
     form = request.form if request.mimetype in FORM_TYPES else MultiDict()
     for source, values in (("form", form), ("query", request.args)):
         for key, value in values.items(multi=True):
-            # A multipart part without a value (schemathesis sends them) has nothing to check.
-            reason = bad_text(key) or (bad_text(value) if isinstance(value, str) else None)
+            # A multipart part without a name or a text value (schemathesis sends them) has nothing
+            # to check: werkzeug gives None there.
+            reason = next((bad_text(t) for t in (key, value) if isinstance(t, str) and bad_text(t)), None)
             if reason is not None:
                 return error_response(400, "invalid_text", f"The {source} field {key[:40]!r} {reason}.")
     return None

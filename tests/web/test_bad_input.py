@@ -352,3 +352,17 @@ def test_tabs_and_line_breaks_are_text(logged_in):
     """The rule refuses control characters, not the white space people type."""
     response = logged_in.get("/inbox/", query_string={"q": "two\twords\r\nand a line"})
     assert response.status_code == 200
+
+
+def test_a_multipart_part_without_a_name_is_not_a_500(api):
+    """Werkzeug reads a part with no name as a None key: the form check must not trip on it."""
+    boundary = "XyZ"
+    body = (
+        f"--{boundary}\r\nContent-Disposition: form-data\r\n\r\nvalue\r\n"
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n'
+        f"Content-Type: text/csv\r\n\r\nphone\r\n15551230001\r\n--{boundary}--\r\n"
+    ).encode()
+    response = api._call(
+        "post", "/api/contacts/import", data=body, content_type=f"multipart/form-data; boundary={boundary}"
+    )
+    assert response.status_code < 500, response.get_data()[:300]
