@@ -179,8 +179,18 @@ def test_a_wrong_type_in_any_declared_field_is_a_400_naming_it(app, api, logged_
     contact = factories.make_contact(wa_id="15551230001", last_inbound_at=utcnow())
     automation = automations.create("Target", trigger={"type": "any_message"})
     automations.publish(automation)
+    message = Message(
+        conversation=factories.make_conversation(contact),
+        direction="in",
+        type="text",
+        text="hi",
+        wamid="wamid.bad-input",
+        status="received",
+    )
+    db.session.add(message)
     db.session.commit()
-    ids = {"contact_id": contact.id, "automation_id": automation.id, "number": 1}
+    # Real ids for every path parameter (sequences do not restart between tests on PostgreSQL).
+    ids = {"contact_id": contact.id, "automation_id": automation.id, "message_id": message.id, "number": 1}
     token = factories.csrf_token(logged_in, "/settings/")
     checked = 0
     for method, path, schema, document in _declared_bodies(app):
