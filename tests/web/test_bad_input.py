@@ -137,13 +137,13 @@ def _wrong_value(schema: dict, document: dict):
     return None
 
 
-def _declared_bodies(app):
+def _declared_bodies(app, ids: dict):
     """(method, rule, schema, the document its references resolve in) of every JSON body Flowapp
     takes: the API's from its OpenAPI document, the other views' from @takes."""
     from flowapp.web.api import spec
 
     document = spec.document()
-    for method, path in body_routes(app, api=True):
+    for method, path in body_routes(app, api=True, ids=ids):
         rule = re.sub(r"/\d+(?=/|$)", "/{id}", path)
         for doc_path, operations in document["paths"].items():
             if re.sub(r"\{[^}]+\}", "{id}", doc_path) == rule and method.lower() in operations:
@@ -193,7 +193,7 @@ def test_a_wrong_type_in_any_declared_field_is_a_400_naming_it(app, api, logged_
     ids = {"contact_id": contact.id, "automation_id": automation.id, "message_id": message.id, "number": 1}
     token = factories.csrf_token(logged_in, "/settings/")
     checked = 0
-    for method, path, schema, document in _declared_bodies(app):
+    for method, path, schema, document in _declared_bodies(app, ids):
         path = re.sub(r"<(?:[^:>]+:)?([^>]+)>", lambda m: str(ids.get(m.group(1), 1)), path)
         schema = _resolve(schema, document)
         for name, prop in schema.get("properties", {}).items():
