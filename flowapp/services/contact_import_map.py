@@ -8,7 +8,7 @@ import csv
 import io
 import re
 
-from flowapp.services.contacts import NAME_COLUMNS, NUMBER_COLUMNS, ContactError
+from flowapp.services.contacts import NAME_COLUMNS, NUMBER_COLUMNS, ContactError, csv_reader
 
 # What a column can be: its canonical header for the importer ("field" keeps the column's own name).
 TARGETS = {
@@ -28,13 +28,7 @@ PREVIEW_ROWS = 5
 def read_table(text: str, limit: int | None = None) -> tuple[list[str], list[list[str]]]:
     """The header and rows (up to `limit`) of a CSV file, sniffing , ; or tab. ContactError when
     it cannot be read."""
-    text = text.lstrip("\ufeff")
-    try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
-    reader = csv.reader(io.StringIO(text, newline=None), dialect)
+    reader = csv_reader(text)
     try:
         header = [h.strip() for h in next(reader)]
         rows = []

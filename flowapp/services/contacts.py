@@ -182,9 +182,9 @@ def _fields(value, base: dict) -> dict:
 # --- CSV import -----------------------------------------------------------------------------------
 
 
-def parse_csv(text: str) -> tuple[list[str], list[dict]]:
-    """The header (lower-cased) and the rows of a CSV file. Raises ContactError when it has no number
-    column. Comma, semicolon or tab separated (sniffed), UTF-8 with or without BOM."""
+def csv_reader(text: str):
+    """A csv reader for an uploaded file: UTF-8 with or without BOM, comma, semicolon or tab
+    separated (sniffed)."""
     text = text.lstrip("\ufeff")
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
@@ -194,7 +194,13 @@ def parse_csv(text: str) -> tuple[list[str], list[dict]]:
     # module's own limit, 128 KB, would refuse the whole file instead).
     csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
     # Universal newlines: a file saved with bare carriage returns (old Mac Excel) reads as lines.
-    reader = csv.reader(io.StringIO(text, newline=None), dialect)
+    return csv.reader(io.StringIO(text, newline=None), dialect)
+
+
+def parse_csv(text: str) -> tuple[list[str], list[dict]]:
+    """The header (lower-cased) and the rows of a CSV file. Raises ContactError when it has no number
+    column. Comma, semicolon or tab separated (sniffed), UTF-8 with or without BOM."""
+    reader = csv_reader(text)
     try:
         header = [h.strip().lower() for h in next(reader)]
         if not any(h in NUMBER_COLUMNS for h in header):
