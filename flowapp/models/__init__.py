@@ -6,12 +6,14 @@ from flowapp.models.automation import AUTOMATION_STATUSES, Automation, Automatio
 from flowapp.models.base import Base, JSONType, UTCDateTime, utcnow
 from flowapp.models.consent import CONSENT_SOURCES, ConsentChange
 from flowapp.models.contact import Contact
+from flowapp.models.contact_field import FIELD_TYPES, ContactField
 from flowapp.models.conversation import (
     CONVERSATION_STATUSES,
     CannedResponse,
     Conversation,
     ConversationRead,
 )
+from flowapp.models.group import GROUP_KINDS, ContactGroup, GroupMember
 from flowapp.models.message import STATUS_ORDER, Message, StatusEvent
 from flowapp.models.outbox import OutboxEntry
 from flowapp.models.run import (
@@ -32,6 +34,8 @@ __all__ = [
     "AUTOMATION_STATUSES",
     "CONSENT_SOURCES",
     "CONVERSATION_STATUSES",
+    "FIELD_TYPES",
+    "GROUP_KINDS",
     "ROLES",
     "RUN_STATUSES",
     "STATUS_ORDER",
@@ -46,9 +50,12 @@ __all__ = [
     "CannedResponse",
     "ConsentChange",
     "Contact",
+    "ContactField",
+    "ContactGroup",
     "Conversation",
     "ConversationRead",
     "JSONType",
+    "GroupMember",
     "Message",
     "MessageTemplate",
     "OutboxEntry",

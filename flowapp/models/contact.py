@@ -45,6 +45,8 @@ class Contact(Base):
     display_name: Mapped[str | None] = mapped_column(String(256))
     birthday: Mapped[date | None] = mapped_column(Date)
     timezone: Mapped[str | None] = mapped_column(String(64))
+    # ISO 639 code (e.g. "pt", or "pt-BR"): set by an agent, the API, an import or a node.
+    language: Mapped[str | None] = mapped_column(String(16))
     fields: Mapped[dict] = mapped_column(JSONType, default=dict)
     tags: Mapped[list] = mapped_column(JSONType, default=list)
     opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
