@@ -21,7 +21,17 @@ from flowapp.services import contact_list
 
 BATCH = 1000
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-COLUMNS = ("number", "name", "whatsapp_name", "tags", "opted_out", "last_inbound_at", "birthday", "timezone")
+COLUMNS = (
+    "number",
+    "name",
+    "whatsapp_name",
+    "tags",
+    "opted_out",
+    "last_inbound_at",
+    "birthday",
+    "timezone",
+    "language",
+)
 
 
 def safe_cell(value: object) -> str:
@@ -74,6 +84,7 @@ def _values(contact: Contact, fields: list[str]) -> list:
         contact.last_inbound_at.isoformat() if contact.last_inbound_at else "",
         contact.birthday.isoformat() if contact.birthday else "",
         contact.timezone,
+        contact.language,
         *(custom.get(name) for name in fields),
     ]
 

@@ -16,6 +16,7 @@ TARGETS = {
     "name": "name",
     "birthday": "birthday",
     "timezone": "timezone",
+    "language": "language",
     "tags": "tags",
     "opted_out": "opted_out",
     "field": None,
@@ -51,7 +52,7 @@ def guess(column: str) -> str:
         return "number"
     if name in NAME_COLUMNS or re.search(r"name|nome|nombre|cliente|customer", name):
         return "name"
-    for target in ("birthday", "timezone", "tags", "opted_out"):
+    for target in ("birthday", "timezone", "language", "tags", "opted_out"):
         if name == target:
             return target
     return "field" if name else "ignore"
@@ -73,7 +74,7 @@ def remap(text: str, choices: list[str]) -> str:
         raise ContactError("mapping", "choose what each column holds")
     if choices.count("number") != 1:
         raise ContactError("mapping", "choose exactly one column as the phone number")
-    for target in ("name", "birthday", "timezone", "tags", "opted_out"):
+    for target in ("name", "birthday", "timezone", "language", "tags", "opted_out"):
         if choices.count(target) > 1:
             raise ContactError("mapping", f"only one column can be the {target.replace('_', ' ')}")
     keep, names = [], []

@@ -23,6 +23,8 @@ from flowapp.services import consent
 from flowapp.work import Work
 
 _SEPARATORS = re.compile(r"[\s\-.()/]")
+# ISO 639-1 or -2/3 letters, optionally a region (ISO 3166 letters or a UN M49 number), as in BCP 47.
+_LANGUAGE = re.compile(r"([A-Za-z]{2,3})(?:[-_]([A-Za-z]{2}|\d{3}))?")
 MAX_FIELDS = 50
 MAX_TAGS = 50
 NUMBER_COLUMNS = ("phone", "wa_id", "number", "phone_number", "whatsapp", "mobile")
@@ -111,6 +113,8 @@ def _apply(contact: Contact, data: dict, merge_fields: bool = False) -> None:
         contact.birthday = _birthday(data["birthday"])
     if "timezone" in data:
         contact.timezone = _timezone(data["timezone"])
+    if "language" in data:
+        contact.language = language_code(data["language"])
     if "opted_out" in data and not isinstance(data["opted_out"], bool):
         raise ContactError("opted_out", "must be true or false")  # applied by _apply_opt_out()
     if "tags" in data:
@@ -151,6 +155,17 @@ def _timezone(value) -> str | None:
             "timezone", f"{value!r} is not an IANA time zone name (like Europe/Lisbon)"
         ) from None
     return value
+
+
+def language_code(value) -> str | None:
+    """An ISO 639 code as stored: "pt", "pt-BR" (region upper-cased), or None for an empty value."""
+    if value in (None, ""):
+        return None
+    match = isinstance(value, str) and _LANGUAGE.fullmatch(value.strip())
+    if not match:
+        raise ContactError("language", "an ISO 639 language code like pt, en or pt-BR")
+    language, region = match.group(1).lower(), match.group(2)
+    return f"{language}-{region.upper()}" if region else language
 
 
 def _tags(value) -> list[str]:
@@ -224,7 +239,7 @@ def row_data(row: dict) -> dict:
         elif column in NAME_COLUMNS:
             if value:
                 data["display_name"] = value
-        elif column in ("birthday", "timezone"):
+        elif column in ("birthday", "timezone", "language"):
             if value:
                 data[column] = value
         elif column == "tags":

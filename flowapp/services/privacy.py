@@ -21,7 +21,9 @@ from flowapp.models import (
     AutomationRun,
     ConsentChange,
     Contact,
+    ContactGroup,
     Conversation,
+    GroupMember,
     Message,
     OutboxEntry,
     StatusEvent,
@@ -63,6 +65,7 @@ def export_contact(contact: Contact, *, user: User | None = None, token: ApiToke
             "display_name": contact.display_name,
             "birthday": contact.birthday.isoformat() if contact.birthday else None,
             "timezone": contact.timezone,
+            "language": contact.language,
             "fields": contact.fields or {},
             "tags": contact.tags or [],
             "opted_out": contact.opted_out,
@@ -70,6 +73,7 @@ def export_contact(contact: Contact, *, user: User | None = None, token: ApiToke
             "last_inbound_at": _time(contact.last_inbound_at),
             "created_at": _time(contact.created_at),
         },
+        "groups": _groups(contact),
         "conversations": [
             {"id": c.id, "status": c.status, "labels": c.labels or [], "created_at": _time(c.created_at)}
             for c in conversations
@@ -152,6 +156,17 @@ def forget_contact(
     return counts
 
 
+def _groups(contact: Contact) -> list[dict]:
+    """The static groups the contact was added to (segments are queries: they store nothing)."""
+    query = (
+        select(ContactGroup.name, GroupMember.added_at)
+        .join(GroupMember, GroupMember.group_id == ContactGroup.id)
+        .where(GroupMember.contact_id == contact.id)
+        .order_by(ContactGroup.name)
+    )
+    return [{"name": name, "added_at": _time(added_at)} for name, added_at in db.session.execute(query)]
+
+
 def _anonymise(contact: Contact, conversation_ids: list[int], run_ids: list[int]) -> None:
     contact.wa_id = f"forgotten-{contact.id}"[:20]
     contact.bsuid = None
@@ -159,9 +174,11 @@ def _anonymise(contact: Contact, conversation_ids: list[int], run_ids: list[int]
     contact.display_name = "Forgotten contact"
     contact.birthday = None
     contact.timezone = None
+    contact.language = None
     contact.fields = {}
     contact.tags = []
     contact.opted_out = True  # never message a number nobody can name any more
+    db.session.execute(delete(GroupMember).where(GroupMember.contact_id == contact.id))
     db.session.flush()
     db.session.execute(
         update(ConsentChange)

@@ -56,6 +56,10 @@ def test_update_merges_fields_and_removes_nulls(session):
         ({"opted_out": "yes"}, "opted_out"),
         ({"display_name": 5}, "display_name"),
         ({"timezone": "Nowhere/Else"}, "timezone"),
+        ({"language": "portuguese"}, "language"),
+        ({"language": "p"}, "language"),
+        ({"language": "pt-Brazil"}, "language"),
+        ({"language": 7}, "language"),
     ],
 )
 def test_invalid_values_are_refused(session, data, field):
@@ -63,6 +67,24 @@ def test_invalid_values_are_refused(session, data, field):
     with pytest.raises(contacts.ContactError) as caught:
         contacts.create({"wa_id": "15551230001", **data})
     assert caught.value.field == field
+
+
+@pytest.mark.parametrize(
+    ("raw", "stored"),
+    [
+        ("pt", "pt"),
+        ("PT", "pt"),
+        ("pt-br", "pt-BR"),
+        ("pt_BR", "pt-BR"),
+        ("es-419", "es-419"),
+        ("fil", "fil"),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_a_language_is_stored_as_an_iso_639_code(session, raw, stored):
+    contact = contacts.create({"wa_id": "15551230001", "language": raw})
+    assert contact.language == stored
 
 
 def test_csv_is_sniffed_and_needs_a_number_column():

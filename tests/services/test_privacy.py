@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from flowapp.extensions import db
-from flowapp.models import AuditEntry, Base, Contact, Message, WebhookEvent
+from flowapp.models import AuditEntry, Base, Contact, ContactGroup, GroupMember, Message, WebhookEvent
 from flowapp.services import privacy
 from tests import factories
 from tests.helpers import customer_message, deliver, status_payload
@@ -34,6 +34,11 @@ def beatriz(session, redis, admin):
     contact = db.session.scalar(select(Contact).where(Contact.wa_id == WA_ID))
     contact.fields = {"note": "prefers mornings"}
     contact.tags = ["vip"]
+    contact.language = "pt-BR"
+    group = ContactGroup(name="Spring fair visitors", kind="static")
+    db.session.add(group)
+    db.session.flush()
+    db.session.add(GroupMember(group_id=group.id, contact_id=contact.id))
     db.session.commit()
     return contact
 
@@ -61,6 +66,8 @@ def test_the_export_holds_everything_stored_about_them(beatriz, admin):
     assert document["contact"]["fields"] == {"note": "prefers mornings"} and document["contact"]["tags"] == [
         "vip"
     ]
+    assert document["contact"]["language"] == "pt-BR"
+    assert [g["name"] for g in document["groups"]] == ["Spring fair visitors"]
     assert SECRET in [m["text"] for m in document["messages"]]
     assert {m["direction"] for m in document["messages"]} == {"in", "out"}
     assert document["automation_runs"] and document["automation_runs"][0]["log"]
@@ -83,9 +90,11 @@ def test_forgetting_leaves_no_trace_anywhere(beatriz, admin, mode):
     assert remaining == (messages if mode == "anonymise" else 0)  # kept for the counts, or gone
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "contact.forget"))
     assert entry.detail == counts and entry.actor == admin.email
+    assert db.session.scalar(select(db.func.count()).select_from(GroupMember)) == 0
+    assert db.session.scalar(select(ContactGroup.name)) == "Spring fair visitors"  # the group stays
     if mode == "anonymise":
         left = db.session.scalar(select(Contact))
-        assert left.opted_out and left.display_name == "Forgotten contact"
+        assert left.opted_out and left.display_name == "Forgotten contact" and left.language is None
 
 
 def test_unprocessed_webhook_bodies_are_left_to_the_pipeline(beatriz):

@@ -15,6 +15,7 @@ def contact(row: Contact) -> dict:
         "profile_name": row.profile_name,
         "birthday": row.birthday.isoformat() if row.birthday else None,
         "timezone": row.timezone,
+        "language": row.language,
         "fields": dict(row.fields or {}),
         "tags": list(row.tags or []),
         "opted_out": bool(row.opted_out),
