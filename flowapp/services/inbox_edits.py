@@ -70,7 +70,7 @@ def user_names() -> dict[int, str]:
 def update_contact(contact: Contact, form: dict, user_id: int | None = None) -> None:
     """Apply the contact panel (flushed) through the contacts service. Raises InboxError.
 
-    `form`: {"display_name", "birthday" ("" clears it), "timezone", "tags": "a, b", "fields":
+    `form`: {"display_name", "birthday" ("" clears it), "timezone", "language", "tags": "a, b", "fields":
     {name: value}, "opted_out": bool}. A field left empty is removed. `user_id`: the agent, kept
     in the contact's opt-out history.
     """
@@ -87,6 +87,8 @@ def update_contact(contact: Contact, form: dict, user_id: int | None = None) -> 
         "fields": {**removed, **{key: value for key, value in fields.items() if key}},
         "opted_out": bool(form.get("opted_out")),
     }
+    if "language" in form:  # the contact page has it; the inbox panel leaves it as it is
+        data["language"] = form["language"] or None
     try:
         contacts.update(contact, data, source="agent", user_id=user_id)
     except contacts.ContactError as exc:

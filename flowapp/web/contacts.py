@@ -146,5 +146,5 @@ def list_context(args) -> dict:
     }
 
 
-# Registered last: the import's views add their routes to `bp`.
-from flowapp.web import contacts_import  # noqa: E402, F401
+# Registered last: the contact page's and the import's views add their routes to `bp`.
+from flowapp.web import contact_page, contacts_import  # noqa: E402, F401

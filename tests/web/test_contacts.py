@@ -23,7 +23,7 @@ BULK_ROUTES = [
 
 
 def names(html: str) -> list[str]:
-    return re.findall(r'<td class="name">([^<]*)</td>', html)
+    return re.findall(r'<td class="name"><a href="/contacts/\d+">([^<]*)</a></td>', html)
 
 
 def post(client, path, data):
