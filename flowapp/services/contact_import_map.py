@@ -52,7 +52,9 @@ def guess(column: str) -> str:
         return "number"
     if name in NAME_COLUMNS or re.search(r"name|nome|nombre|cliente|customer", name):
         return "name"
-    for target in ("birthday", "timezone", "language", "tags", "opted_out"):
+    if re.fullmatch(r"lang(uage)?|l[ií]ngua|idioma|sprache|langue", name):
+        return "language"
+    for target in ("birthday", "timezone", "tags", "opted_out"):
         if name == target:
             return target
     return "field" if name else "ignore"

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, false, or_, select, true
+from sqlalchemy import and_, false, func, or_, select, true
 
 from flowapp.extensions import db
 from flowapp.models import (
@@ -26,6 +26,7 @@ from flowapp.models import (
     Conversation,
     GroupMember,
     Message,
+    User,
 )
 
 PAGE_SIZE = 30
@@ -159,7 +160,8 @@ def _run_events(contact: Contact, column, prefix: str, before, limit: int) -> li
 
 def _consent(contact: Contact, before, limit: int) -> list[Event]:
     query = (
-        select(ConsentChange)
+        select(ConsentChange, func.coalesce(func.nullif(User.name, ""), User.email))
+        .outerjoin(User, User.id == ConsentChange.user_id)
         .where(
             ConsentChange.contact_id == contact.id,
             _before(ConsentChange.created_at, ConsentChange.id, "consent", before),
@@ -173,9 +175,9 @@ def _consent(contact: Contact, before, limit: int) -> list[Event]:
             "opted_out" if change.opted_out else "opted_in",
             _key("consent", change.id),
             change.text or "",
-            {"source": change.source},
+            {"source": change.source, "by": by},
         )
-        for change in db.session.scalars(query)
+        for change, by in db.session.execute(query)
     ]
 
 

@@ -7,7 +7,7 @@ details never redraws the timeline, and a failed save answers the form with the 
 
 from __future__ import annotations
 
-from flask import abort, render_template, request
+from flask import abort, make_response, render_template, request
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -49,7 +49,7 @@ def get_contact(contact_id: int) -> Contact:
 
 @bp.get("/<int:contact_id>")
 def contact_page(contact_id: int):
-    """Everything about one contact on one page."""
+    """Everything about one contact on one page; the timeline redraws itself when a section changes."""
     contact = get_contact(contact_id)
     return render_template(
         "contacts/contact.html",
@@ -82,7 +82,7 @@ def save_contact(contact_id: int):
         context = details_context(get_contact(contact_id), error=(exc.field, exc.reason), submitted=form)
         return render_template("contacts/_details.html", **context), 422
     db.session.commit()
-    return render_template("contacts/_details.html", **details_context(contact), saved=True)
+    return _changed(render_template("contacts/_details.html", **details_context(contact), saved=True))
 
 
 @bp.post("/<int:contact_id>/consent")
@@ -94,7 +94,7 @@ def set_consent(contact_id: int):
         return render_template("contacts/_consent.html", **consent_context(contact), error=True), 400
     consent.set_opted_out(contact, wanted == "1", source="agent", user_id=current_user.id)
     db.session.commit()
-    return render_template("contacts/_consent.html", **consent_context(contact))
+    return _changed(render_template("contacts/_consent.html", **consent_context(contact)))
 
 
 @bp.get("/<int:contact_id>/timeline")
@@ -103,6 +103,13 @@ def timeline(contact_id: int):
     contact = get_contact(contact_id)
     page = contact_timeline.page(contact, request.args.get("cursor", "")[:80])
     return render_template("contacts/_timeline.html", contact=contact, timeline=page)
+
+
+def _changed(body: str):
+    """The answer to a change, telling the page's timeline to show it (HX-Trigger)."""
+    response = make_response(body)
+    response.headers["HX-Trigger"] = "contact-changed"
+    return response
 
 
 def details_context(contact: Contact, error: tuple[str, str] | None = None, submitted=None) -> dict:

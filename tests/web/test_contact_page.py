@@ -128,6 +128,9 @@ def test_opting_out_and_back_in_is_recorded_with_who_did_it(logged_in, ana, admi
         (False, "agent", admin.id),
     ]
     assert post(logged_in, f"/contacts/{ana.id}/consent", {"opted_out": "maybe"}).status_code == 400
+    assert out.headers["HX-Trigger"] == "contact-changed"  # the page's timeline redraws itself
+    timeline = logged_in.get(f"/contacts/{ana.id}/timeline").get_data(as_text=True)
+    assert re.search(r"Opted back in</span>\s*by admin@example.com", timeline)
 
 
 def test_the_timeline_pages_back_with_older(logged_in, ana):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import re
 
+import pytest
 from sqlalchemy import select
 
 from flowapp.extensions import db, get_queue
@@ -129,3 +130,22 @@ def test_guesses():
         "ignore",
         "field",
     ]
+
+
+@pytest.mark.parametrize(
+    ("column", "holds"),
+    [
+        ("Telemóvel", "number"),
+        ("WhatsApp", "number"),
+        ("Cliente", "name"),
+        ("Full name", "name"),
+        ("Língua", "language"),
+        ("Idioma", "language"),
+        ("language", "language"),
+        ("birthday", "birthday"),
+        ("Cidade", "field"),
+        ("", "ignore"),
+    ],
+)
+def test_what_a_column_holds_is_guessed_from_its_name(column, holds):
+    assert contact_import_map.guess(column) == holds
