@@ -86,6 +86,17 @@ def screenshot(page, name: str) -> Path:
     return path
 
 
+def docs_screenshot(page, folder: str, name: str) -> Path:
+    """Save a screenshot the documentation shows: under test-artifacts/screenshots/docs/<folder>/,
+    or under $FLOWAPP_DOCS_SCREENSHOTS/<folder>/ (docs/img refreshes the docs' own copies)."""
+    base = os.environ.get("FLOWAPP_DOCS_SCREENSHOTS")
+    directory = Path(__file__).resolve().parents[1] / base if base else SCREENSHOTS / "docs"
+    path = directory / folder / f"{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path), full_page=False)
+    return path
+
+
 def settled(page) -> None:
     """htmx has swapped and processed every fragment (its hx- attributes work only after the
     settle step, a few milliseconds after the new content appears)."""

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
+import phonenumbers
 from sqlalchemy import Text, and_, cast, exists, func, or_, select, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -19,11 +20,6 @@ from flowapp.models import Contact, Conversation, utcnow
 
 PAGE_SIZE = 50
 FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
-# ITU-T E.164 country calling codes of one and two digits; every other code has three.
-_SHORT_CODES = {"1", "7"} | set(
-    "20 27 30 31 32 33 34 36 39 40 41 43 44 45 46 47 48 49 51 52 53 54 55 56 57 58 "
-    "60 61 62 63 64 65 66 81 82 84 86 90 91 92 93 94 95 98".split()
-)
 
 
 @dataclass(frozen=True)
@@ -154,11 +150,13 @@ def _typed(value: str) -> tuple:
 
 
 def format_number(wa_id: str) -> str:
-    """+351 912 345 678: the country code, then the rest in groups of three."""
-    code_length = 1 if wa_id[:1] in _SHORT_CODES else 2 if wa_id[:2] in _SHORT_CODES else 3
-    code, rest = wa_id[:code_length], wa_id[code_length:]
-    groups = [rest[max(0, end - 3) : end] for end in range(len(rest), 0, -3)][::-1]
-    return " ".join([f"+{code}", *groups])
+    """The number as people write it in its country (+351 912 345 678, +44 7700 900123), from libphonenumber's
+    metadata; "+" and the digits when it is not a number libphonenumber knows."""
+    try:
+        parsed = phonenumbers.parse(f"+{wa_id}")
+    except phonenumbers.NumberParseException:
+        return f"+{wa_id}"
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
 def known_tags(limit: int = 200) -> list[str]:

@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from flowapp.services import consent
 from tests.browser.test_inbox import LIVE, customer_says, open_conversation
-from tests.browser_support import screenshot
+from tests.browser_support import docs_screenshot, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -29,3 +29,9 @@ def test_stop_from_the_phone_and_an_agent_opts_back_in(logged_in_page, live_stac
     expect(panel.locator(".consent-history li").first).to_contain_text("in the inbox")
     expect(panel.locator('input[name="opted_out"]')).not_to_be_checked()
     screenshot(page, "inbox-consent-history")
+
+    page.goto(f"{live_stack.url}/settings/#consent")
+    section = page.locator("#consent")
+    expect(section.locator("textarea").first).to_be_visible()
+    section.scroll_into_view_if_needed()
+    docs_screenshot(page, "pages", "settings-opt-out")

@@ -19,8 +19,7 @@ from sqlalchemy import select
 from flowapp.extensions import db
 from flowapp.models import Contact, Message, utcnow
 from tests import factories
-from tests.browser.test_docs_screenshots import target
-from tests.browser_support import settled
+from tests.browser_support import docs_screenshot, settled
 
 pytestmark = pytest.mark.browser
 
@@ -49,7 +48,7 @@ def test_import_a_file_with_a_worker_and_download_what_was_refused(logged_in_pag
     expect(page.locator("#column-2")).to_have_value("field")  # Cidade
     page.select_option("#column-3", "language")  # Língua
     expect(page.locator(".import-map tbody tr")).to_have_count(5)
-    page.screenshot(path=str(target("pages", "contacts-import-map")))
+    docs_screenshot(page, "pages", "contacts-import-map")
 
     page.click("button:text('Import')")
     progress = page.locator("#import-progress")
@@ -58,7 +57,7 @@ def test_import_a_file_with_a_worker_and_download_what_was_refused(logged_in_pag
     expect(progress).to_contain_text("2 refused")
     expect(progress.locator(".refused li")).to_have_count(2)
     expect(progress.locator(".refused")).to_contain_text("language")
-    page.screenshot(path=str(target("pages", "contacts-import-done")))
+    docs_screenshot(page, "pages", "contacts-import-done")
     with page.expect_download() as download:
         page.click("text=Download the refused rows (CSV)")
     report = download.value.path().read_text(encoding="utf-8")
@@ -117,7 +116,7 @@ def test_a_contacts_page_edits_opts_out_and_pages_back(logged_in_page, live_stac
     expect(events).to_have_count(47)  # 45 messages, the opt-out and the creation
     settled(page)
     page.evaluate("window.scrollTo(0, 0)")
-    page.screenshot(path=str(target("pages", "contact")))
+    docs_screenshot(page, "pages", "contact")
 
     with live_stack.app.app_context():
         saved = db.session.get(Contact, contact_id)

@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from flowapp.extensions import db
 from tests import factories
-from tests.browser_support import screenshot, settled
+from tests.browser_support import docs_screenshot, settled
 
 pytestmark = pytest.mark.browser
 
@@ -55,7 +55,7 @@ def test_search_filter_page_select_and_tag(logged_in_page, live_stack):
     expect(page.locator("#contact-list .notice")).to_have_text("5 contacts tagged.")
     expect(rows).to_have_count(5)  # still the second page of the "shop" filter
     expect(page.locator("#contact-list .label", has_text="spring")).to_have_count(5)
-    screenshot(page, "contacts-tagged")
+    docs_screenshot(page, "pages", "contacts")
 
     page.click("#contact-list a.first")
     expect(rows).to_have_count(50)

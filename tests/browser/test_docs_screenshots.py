@@ -9,7 +9,6 @@ The pictures go to test-artifacts/screenshots/docs/. To refresh the documentatio
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from playwright.sync_api import expect
 from flowapp.engine import NODE_TYPES, TRIGGER_TYPES
 from flowapp.extensions import db
 from flowapp.services import automations
-from tests.browser_support import EDITOR_READY, SCREENSHOTS, settled
+from tests.browser_support import EDITOR_READY, docs_screenshot, settled
 
 pytestmark = pytest.mark.browser
 
@@ -43,16 +42,6 @@ def documented_triggers() -> dict[str, dict]:
             continue
         found.setdefault(trigger["type"], trigger)
     return found
-
-
-def target(folder: str, name: str) -> Path:
-    base = (
-        Path(os.environ["FLOWAPP_DOCS_SCREENSHOTS"]) if os.environ.get("FLOWAPP_DOCS_SCREENSHOTS") else None
-    )
-    directory = (ROOT / base if base and not base.is_absolute() else base) or SCREENSHOTS / "docs"
-    path = directory / folder / f"{name}.png"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def graph_with(example: dict) -> dict:
@@ -95,7 +84,7 @@ def test_every_node_form_opens_from_its_documented_example(logged_in_page, live_
         form = page.locator(f'#node-form-wrap[data-node-id="{example["id"]}"]')
         expect(form).to_be_visible()
         settled(page)
-        page.screenshot(path=str(target("nodes", kind)))
+        docs_screenshot(page, "nodes", kind)
 
 
 def test_every_trigger_form_opens_from_its_documented_example(logged_in_page, live_stack):
@@ -116,4 +105,4 @@ def test_every_trigger_form_opens_from_its_documented_example(logged_in_page, li
         expect(page.locator("#trigger-form")).to_be_visible()
         expect(page.locator("#f-t-type")).to_have_value(kind)
         settled(page)
-        page.screenshot(path=str(target("triggers", kind)))
+        docs_screenshot(page, "triggers", kind)
