@@ -140,6 +140,8 @@ def _typed_field_issues(node_id: str, config: dict, types: dict) -> list[Issue]:
     for name, value in values.items():
         if name not in types or not isinstance(value, str) or not typed.is_literal(value):
             continue
+        if len(value) > typed.MAX_TEXT:
+            continue  # the schema reports it already
         try:
             typed.coerce(types[name], value)
         except ValueError as exc:
