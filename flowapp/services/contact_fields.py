@@ -91,6 +91,32 @@ def coerce(key: str, value: object, spec: dict) -> str | int | float | None:
         raise contacts.ContactError(f"fields.{key}", f"{spec.get('label') or key}: {exc}") from None
 
 
+def merged(values: object, base: dict, declared_types: dict) -> dict:
+    """`base` (a contact's fields) with `values`' changes, for contacts.create/update. A declared
+    key is held to its type (coerce; empty clears it); any other key takes a short text, number or
+    true/false, as it always did; None removes a field. Raises contacts.ContactError."""
+    if not isinstance(values, dict):
+        raise contacts.ContactError("fields", "an object of field names and values")
+    for key, item in values.items():
+        if not KEY_PATTERN.fullmatch(key):
+            raise contacts.ContactError(
+                f"fields.{key}"[:80], "field names are letters, digits and _ (not first)"
+            )
+        if key in declared_types:
+            item = coerce(key, item, declared_types[key])
+        if item is None:
+            base.pop(key, None)
+        elif isinstance(item, str | int | float | bool) and len(str(item)) <= typing.MAX_TEXT:
+            base[key] = item
+        else:
+            raise contacts.ContactError(
+                f"fields.{key}", "a text, number or true/false of at most 1000 characters"
+            )
+    if len(base) > contacts.MAX_FIELDS:
+        raise contacts.ContactError("fields", f"at most {contacts.MAX_FIELDS} fields")
+    return base
+
+
 def create(data: dict) -> ContactField:
     """Declare a field (flushed) from {"key", "label", "type", "choices"}. Raises ContactError.
     Values already stored under the key must fit the type (they are rewritten in its form)."""

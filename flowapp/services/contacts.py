@@ -130,7 +130,7 @@ def _apply(contact: Contact, data: dict, merge_fields: bool = False, declared: d
         if declared is None:
             declared = contact_fields.declared()
         base = dict(contact.fields or {}) if merge_fields else {}
-        contact.fields = _fields(data["fields"], base, declared)
+        contact.fields = contact_fields.merged(data["fields"], base, declared)
 
 
 def _text(value, field: str, limit: int) -> str | None:
@@ -174,27 +174,6 @@ def _tags(value) -> list[str]:
     if len(tags) > MAX_TAGS:
         raise ContactError("tags", f"at most {MAX_TAGS} tags")
     return tags
-
-
-def _fields(value, base: dict, declared: dict) -> dict:
-    """`base` with `value`'s changes. A declared key is held to its type (contact_fields.coerce;
-    empty clears it); any other key takes a short text, number or true/false, as it always did."""
-    if not isinstance(value, dict):
-        raise ContactError("fields", "an object of field names and values")
-    for key, item in value.items():
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,63}", key):
-            raise ContactError(f"fields.{key}"[:80], "field names are letters, digits and _ (not first)")
-        if key in declared:
-            item = contact_fields.coerce(key, item, declared[key])
-        if item is None:
-            base.pop(key, None)
-        elif isinstance(item, str | int | float | bool) and len(str(item)) <= 1000:
-            base[key] = item
-        else:
-            raise ContactError(f"fields.{key}", "a text, number or true/false of at most 1000 characters")
-    if len(base) > MAX_FIELDS:
-        raise ContactError("fields", f"at most {MAX_FIELDS} fields")
-    return base
 
 
 # --- CSV import -----------------------------------------------------------------------------------

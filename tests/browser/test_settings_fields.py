@@ -41,7 +41,7 @@ def test_a_choice_field_added_in_settings_is_offered_in_the_inbox(logged_in_page
     page.select_option("#field-type", "number")
     page.click("text=Add field")
     screenshot(page, "settings-contact-fields")
-    page.screenshot(path=str(target("settings", "contact-fields")))
+    page.screenshot(path=str(target("pages", "settings-contact-fields")))
 
     page.goto(f"{live_stack.url}/inbox/c/{conversation_id}")
     select = page.locator("#contact-field-plan")
