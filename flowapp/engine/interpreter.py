@@ -109,7 +109,8 @@ def start(graph: dict, context: dict, now: datetime, *, max_steps: int = DEFAULT
     """Start a run: enter the start node and walk until the run waits, ends or fails.
 
     `context`: {"contact", "trigger", "message" (or {}), "account_timezone", "random",
-    "window_open" (optional), "vars" (optional initial variables), "allow_private_urls" (optional)}.
+    "window_open" (optional), "vars" (optional initial variables), "allow_private_urls" (optional),
+    "field_types" (optional: declared custom fields, {key: {"type", "choices"}}, see engine.fields)}.
     """
     run = Run(RunState(vars=copy.deepcopy(context.get("vars") or {})), context, now)
     try:

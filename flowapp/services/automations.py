@@ -24,6 +24,7 @@ from flowapp.models import (
     User,
     utcnow,
 )
+from flowapp.services import contact_fields
 
 EMPTY_GRAPH = {
     "spec_version": engine.SPEC_VERSION,
@@ -77,15 +78,18 @@ BUILTIN_FIELDS = frozenset({"name", "birthday"})  # every contact has these
 
 
 def known_references() -> dict:
-    """What graphs may refer to: templates (with parameter counts), contact fields, automations."""
+    """What graphs may refer to: templates (with parameter counts), contact fields (declared ones
+    with their types, for Update contact's literal values), automations."""
     templates = {
         (t.name, t.language): t.parameters for t in db.session.scalars(select(MessageTemplate)) if t.approved
     }
     fields: set[str] = set(BUILTIN_FIELDS)
     for row in db.session.scalars(select(Contact.fields).where(Contact.fields.is_not(None)).limit(2000)):
         fields.update((row or {}).keys())
+    field_types = contact_fields.declared()
+    fields.update(field_types)
     automations = set(db.session.scalars(select(Automation.id)))
-    return {"templates": templates, "fields": fields, "automations": automations}
+    return {"templates": templates, "fields": fields, "automations": automations, "field_types": field_types}
 
 
 def checkable(known: dict) -> dict:

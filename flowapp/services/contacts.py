@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from flowapp.extensions import db, get_redis
 from flowapp.models import Contact, utcnow
-from flowapp.services import consent
+from flowapp.services import consent, contact_fields
 from flowapp.work import Work
 
 _SEPARATORS = re.compile(r"[\s\-.()/]")
@@ -67,28 +67,39 @@ def find_by_number(raw: str) -> Contact | None:
     return db.session.scalar(select(Contact).where(Contact.wa_id == normalize_number(raw)))
 
 
-def create(data: dict, *, source: str = "api", user_id: int | None = None) -> Contact:
+def create(
+    data: dict, *, source: str = "api", user_id: int | None = None, declared: dict | None = None
+) -> Contact:
     """A new contact from API-shaped data (flushed). Raises ContactError (a taken number included).
-    `source` and `user_id` say who made it, for the opt-out history (consent.CONSENT_SOURCES)."""
+    `source` and `user_id` say who made it, for the opt-out history (consent.CONSENT_SOURCES).
+    `declared`: contact_fields.declared(), when the caller has it (else it is read here)."""
     wa_id = normalize_number(data.get("wa_id", data.get("phone")))
     if db.session.scalar(select(Contact.id).where(Contact.wa_id == wa_id)) is not None:
         raise ContactError("wa_id", f"a contact with number +{wa_id} already exists")
     contact = Contact(wa_id=wa_id, fields={}, tags=[], opted_out=False)
-    _apply(contact, data)
+    _apply(contact, data, declared=declared)
     db.session.add(contact)
     db.session.flush()
     _apply_opt_out(contact, data, source, user_id)
     return contact
 
 
-def update(contact: Contact, data: dict, *, source: str = "api", user_id: int | None = None) -> Contact:
+def update(
+    contact: Contact,
+    data: dict,
+    *,
+    source: str = "api",
+    user_id: int | None = None,
+    declared: dict | None = None,
+) -> Contact:
     """Change the given attributes (flushed). `fields` is merged; a field set to null is removed.
-    A change of `opted_out` is recorded in the contact's history with `source` and `user_id`."""
+    A change of `opted_out` is recorded in the contact's history with `source` and `user_id`.
+    `declared`: contact_fields.declared(), when the caller has it (else it is read here)."""
     if "wa_id" in data:
         wa_id = normalize_number(data["wa_id"])
         if wa_id != contact.wa_id:
             raise ContactError("wa_id", "a contact's number cannot change; create another contact")
-    _apply(contact, data, merge_fields=True)
+    _apply(contact, data, merge_fields=True, declared=declared)
     _apply_opt_out(contact, data, source, user_id)
     contact.updated_at = utcnow()
     db.session.flush()
@@ -106,7 +117,7 @@ def delete(contact: Contact) -> None:
     db.session.flush()
 
 
-def _apply(contact: Contact, data: dict, merge_fields: bool = False) -> None:
+def _apply(contact: Contact, data: dict, merge_fields: bool = False, declared: dict | None = None) -> None:
     if "display_name" in data or "name" in data:
         contact.display_name = _text(data.get("display_name", data.get("name")), "display_name", 256)
     if "birthday" in data:
@@ -120,7 +131,10 @@ def _apply(contact: Contact, data: dict, merge_fields: bool = False) -> None:
     if "tags" in data:
         contact.tags = _tags(data["tags"])
     if "fields" in data:
-        contact.fields = _fields(data["fields"], dict(contact.fields or {}) if merge_fields else {})
+        if declared is None:
+            declared = contact_fields.declared()
+        base = dict(contact.fields or {}) if merge_fields else {}
+        contact.fields = contact_fields.merged(data["fields"], base, declared)
 
 
 def _text(value, field: str, limit: int) -> str | None:
@@ -175,23 +189,6 @@ def _tags(value) -> list[str]:
     if len(tags) > MAX_TAGS:
         raise ContactError("tags", f"at most {MAX_TAGS} tags")
     return tags
-
-
-def _fields(value, base: dict) -> dict:
-    if not isinstance(value, dict):
-        raise ContactError("fields", "an object of field names and values")
-    for key, item in value.items():
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,63}", key):
-            raise ContactError(f"fields.{key}"[:80], "field names are letters, digits and _ (not first)")
-        if item is None:
-            base.pop(key, None)
-        elif isinstance(item, str | int | float | bool) and len(str(item)) <= 1000:
-            base[key] = item
-        else:
-            raise ContactError(f"fields.{key}", "a text, number or true/false of at most 1000 characters")
-    if len(base) > MAX_FIELDS:
-        raise ContactError("fields", f"at most {MAX_FIELDS} fields")
-    return base
 
 
 # --- CSV import -----------------------------------------------------------------------------------
@@ -257,6 +254,7 @@ def import_rows(rows: list[dict], first_row: int, seen: dict[str, int], user_id:
     line number in the file (the header is line 1) and the reason. `seen` maps numbers to their first
     line, across batches, so a number repeated in the file is refused the second time."""
     report = {"created": 0, "updated": 0, "refused": []}
+    declared = contact_fields.declared()  # once per batch: a row's typed fields are checked with it
     for offset, row in enumerate(rows):
         line = first_row + offset
         data = row_data(row)
@@ -267,11 +265,11 @@ def import_rows(rows: list[dict], first_row: int, seen: dict[str, int], user_id:
             with db.session.begin_nested():
                 existing = db.session.scalar(select(Contact).where(Contact.wa_id == wa_id))
                 if existing is None:
-                    create({**data, "wa_id": wa_id}, source="import", user_id=user_id)
+                    create({**data, "wa_id": wa_id}, source="import", user_id=user_id, declared=declared)
                     report["created"] += 1
                 else:
                     changes = {k: v for k, v in data.items() if k != "wa_id"}
-                    update(existing, changes, source="import", user_id=user_id)
+                    update(existing, changes, source="import", user_id=user_id, declared=declared)
                     report["updated"] += 1
             seen[wa_id] = line
         except ContactError as exc:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from flowapp import engine, work
 from flowapp.extensions import db
 from flowapp.models import AutomationLog, AutomationRun, Conversation
-from flowapp.services import consent, deadlines
+from flowapp.services import consent, contact_fields, deadlines
 from flowapp.services.outbound import SendRefused, queue_message
 
 log = logging.getLogger("flowapp.automations")
@@ -44,7 +44,7 @@ def _update_contact(run: AutomationRun, effect: engine.Effect, _conversation) ->
     if data.get("name"):
         contact.display_name = str(data["name"])[:256]
     if data.get("fields"):
-        contact.fields = {**(contact.fields or {}), **data["fields"]}
+        _update_fields(run, effect.node, data["fields"])
     if data.get("birthday"):
         try:
             contact.birthday = date.fromisoformat(str(data["birthday"])[:10])
@@ -58,6 +58,16 @@ def _update_contact(run: AutomationRun, effect: engine.Effect, _conversation) ->
             contact, bool(data["opted_out"]), source="automation", text=f"automation run {run.id}"
         )
     _note(run, effect.node, "contact_updated", {k: v for k, v in data.items() if v not in (None, [], {})})
+
+
+def _update_fields(run: AutomationRun, node: str | None, values: dict) -> None:
+    """Store the values that fit their declared types (checked again here: the engine's copy of the
+    declarations may be older than Settings); None clears a field. The rest are logged."""
+    kept, refused = contact_fields.checked_values(values, contact_fields.declared())
+    for key, reason in refused.items():
+        _note(run, node, "field_refused", {"field": key, "value": str(values[key])[:100], "reason": reason})
+    fields = {**(run.contact.fields or {}), **kept}
+    run.contact.fields = {key: value for key, value in fields.items() if value is not None}
 
 
 def _http(run: AutomationRun, effect: engine.Effect, _conversation) -> None:

@@ -27,7 +27,7 @@ from flowapp.models import (
     Message,
     utcnow,
 )
-from flowapp.services import consent, run_effects, settings, triggers
+from flowapp.services import consent, contact_fields, run_effects, settings, triggers
 from flowapp.services.inbound import Arrival, upsert_conversation
 
 log = logging.getLogger("flowapp.automations")
@@ -214,6 +214,7 @@ def context(
         "window_open": window_open(contact, now),
         "conversation_id": conversation.id,
         "allow_private_urls": bool(current_app.config.get("HTTP_ALLOW_PRIVATE")),
+        "field_types": contact_fields.declared_for(run.version.graph if run.version else {}),
     }
 
 

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from flowapp import engine
 from flowapp.extensions import db
 from flowapp.models import MessageTemplate, utcnow
-from flowapp.services import settings
+from flowapp.services import contact_fields, settings
 
 TTL_SECONDS = 6 * 3600
 MAX_ITEMS = 300
@@ -224,6 +224,7 @@ def _context(sim: dict, message: dict | None) -> dict:
         "random": random.random(),
         "window_open": sim["window_open"],
         "allow_private_urls": bool(current_app.config.get("HTTP_ALLOW_PRIVATE")),
+        "field_types": contact_fields.declared_for(sim["graph"]),
     }
 
 
@@ -277,7 +278,8 @@ def apply_contact_change(contact: dict, change: dict) -> None:
     for name in ("name", "birthday", "opted_out"):
         if name in change:
             contact[name] = change[name]
-    contact["fields"] = {**contact.get("fields", {}), **(change.get("fields") or {})}
+    fields = {**contact.get("fields", {}), **(change.get("fields") or {})}
+    contact["fields"] = {name: value for name, value in fields.items() if value is not None}
     removed = set(change.get("remove_tags") or ())
     tags = [tag for tag in contact.get("tags", []) if tag not in removed]
     contact["tags"] = tags + [tag for tag in change.get("add_tags") or () if tag not in tags]

@@ -14,7 +14,7 @@ from flask import render_template, request, url_for
 from flask_login import current_user
 
 from flowapp.models import Conversation, utcnow
-from flowapp.services import consent, inbox, inbox_edits, inbox_thread, takeover
+from flowapp.services import consent, contact_fields, inbox, inbox_edits, inbox_thread, takeover
 from flowapp.services.outbound import window_closes_at, window_open
 from flowapp.web import inbox_view
 from flowapp.web.inbox_common import (
@@ -249,16 +249,27 @@ def contact_context(conversation: Conversation, error: str | None = None) -> dic
         contact.opted_out,
     )
     history = consent.history(contact)
+    declared = contact_fields.listing()  # typed inputs for the declared fields, in the panel's form
     return {
+        "declared_fields": declared,
+        "declared_keys": {field.key for field in declared},
         "consent_history": history,
         "conversation": conversation,
         "contact": contact,
         "contact_error": error,
         "contact_url": poll_url,
         # The newest change is in the tag: opting out and back in between two polls still shows.
-        "contact_etag": etag_for(poll_url, repr((editable, history[0][0].id if history else None))),
+        "contact_etag": etag_for(
+            poll_url,
+            repr((editable, history[0][0].id if history else None, [_shape(f) for f in declared])),
+        ),
         "window": {"open": window_open(contact), "closes_at": window_closes_at(contact)},
     }
+
+
+def _shape(field) -> tuple:
+    """What of a declared field the panel shows: a change in Settings redraws it."""
+    return (field.key, field.label, field.type, tuple(field.choices or ()))
 
 
 # Registered last: these modules add their routes to `bp`.

@@ -99,6 +99,7 @@ def ping_result(nonce: str):
 from flowapp.web import (  # noqa: E402, F401
     settings_consent,
     settings_events,
+    settings_fields,
     settings_general,
     settings_tokens,
     settings_users,

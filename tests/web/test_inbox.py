@@ -295,6 +295,32 @@ def test_contact_panel_saves_and_reports_errors(logged_in):
     assert "birthday:" in refused and conversation_of().contact.birthday.isoformat() == "1990-04-21"
 
 
+def test_contact_panel_has_typed_inputs_for_declared_fields(logged_in):
+    """Declared fields show as number, date and select inputs; what is saved is checked and typed."""
+    from flowapp.services import contact_fields
+
+    contact_fields.create({"key": "age", "label": "Age", "type": "number"})
+    contact_fields.create({"key": "renewal", "label": "Renewal", "type": "date"})
+    contact_fields.create({"key": "plan", "label": "Plan", "type": "choice", "choices": ["Gold", "Silver"]})
+    say(text="hello")
+    conversation = conversation_of()
+    html = logged_in.get(f"/inbox/c/{conversation.id}").get_data(as_text=True)
+    assert 'id="contact-field-age" name="field_value" type="number"' in html
+    assert 'id="contact-field-renewal" name="field_value" type="date"' in html
+    assert re.search(r'<select id="contact-field-plan" name="field_value">.*>Silver</option>', html, re.S)
+    url = f"/inbox/c/{conversation.id}/contact"
+    data = {
+        "display_name": "Ana",
+        "field_key": ["age", "renewal", "plan"],
+        "field_value": ["41", "", "silver"],
+    }
+    assert "Saved." in post(logged_in, url, data).get_data(as_text=True)
+    assert conversation_of().contact.fields == {"age": 41, "plan": "Silver"}
+    refused = post(logged_in, url, {**data, "field_value": ["forty", "", "Gold"]}).get_data(as_text=True)
+    assert "fields.age: Age: &#39;forty&#39; is not a number" in refused
+    assert conversation_of().contact.fields == {"age": 41, "plan": "Silver"}
+
+
 def test_read_receipts_setting_is_for_admins(client, session, redis):
     """An agent cannot switch read receipts for everyone."""
     agent = factories.make_user(email="agent@example.com", role="agent")

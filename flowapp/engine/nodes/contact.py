@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flowapp.engine import fields as typed
 from flowapp.engine.conditions import as_date
 from flowapp.engine.nodes.common import obj, text
 from flowapp.engine.registry import node_type
@@ -54,12 +55,37 @@ def _birthday(run, template: str) -> str | None:
     return parsed.isoformat()
 
 
+def _fields(run, node_id: str, config: dict) -> dict:
+    """The rendered field values; a declared field's value in its type's form (None clears it).
+
+    A value that does not fit its declared type is left out and the log says which field and why;
+    the node's other changes still happen and the run goes on by "next" (a customer's typo in an
+    answer must not end the conversation; a condition can test the field afterwards).
+    """
+    types = run.context.get("field_types") or {}
+    values = {}
+    for name, template in config["fields"].items():
+        value = run.render(template)
+        if name not in types:
+            values[name] = value
+            continue
+        try:
+            values[name] = typed.coerce(types[name], value)
+        except ValueError as exc:
+            run.note(node_id, "field_refused", {"field": name, "value": value[:100], "reason": str(exc)})
+    return values
+
+
 def _apply(contact: dict, change: dict) -> None:
     """Apply `change` to the run's copy of the contact, so later nodes see the new values."""
     for key in ("name", "birthday", "opted_out"):
         if key in change:
             contact[key] = change[key]
-    contact["fields"].update(change.get("fields") or {})
+    for name, value in (change.get("fields") or {}).items():
+        if value is None:
+            contact["fields"].pop(name, None)
+        else:
+            contact["fields"][name] = value
     tags = [tag for tag in contact["tags"] if tag not in (change.get("remove_tags") or ())]
     tags += [tag for tag in change.get("add_tags") or () if tag not in tags]
     contact["tags"] = tags
@@ -91,7 +117,9 @@ def update_contact(run, node_id: str, config: dict):
     """Change the contact; name, field values, birthday and tags are templates.
 
     Emits an update_contact effect (the host saves it) and applies it to the run's copy of the
-    contact. An empty birthday clears it; any other value must render to YYYY-MM-DD.
+    contact. An empty birthday clears it; any other value must render to YYYY-MM-DD. A field the
+    host declared with a type (context["field_types"]) gets its value in that type's form, or is
+    left unchanged when the value does not fit (logged as "field_refused"; see _fields).
 
         {"id": "tag_lead", "type": "update_contact",
          "config": {"fields": {"email": "{{ vars.email }}"}, "add_tags": ["lead"],
@@ -101,7 +129,7 @@ def update_contact(run, node_id: str, config: dict):
     if "name" in config:
         change["name"] = run.render(config["name"]).strip()
     if config.get("fields"):
-        change["fields"] = {name: run.render(value) for name, value in config["fields"].items()}
+        change["fields"] = _fields(run, node_id, config)
     if "birthday" in config:
         change["birthday"] = _birthday(run, config["birthday"])
     for key in ("add_tags", "remove_tags"):

@@ -8,6 +8,7 @@ from functools import cache
 
 from jsonschema import Draft202012Validator
 
+from flowapp.engine import fields as typed
 from flowapp.engine.conform import compile_schema
 from flowapp.engine.durations import PATTERN as DURATION_PATTERN
 from flowapp.engine.durations import parse_duration
@@ -131,8 +132,28 @@ def _field_issues(node_id: str, node_type: NodeType, config: dict, fields: set) 
     return issues
 
 
+def _typed_field_issues(node_id: str, config: dict, types: dict) -> list[Issue]:
+    """Literal values of declared fields that would never fit their type (templates are checked
+    when they are rendered, by the node)."""
+    issues = []
+    values = config.get("fields") if isinstance(config.get("fields"), dict) else {}
+    for name, value in values.items():
+        if name not in types or not isinstance(value, str) or not typed.is_literal(value):
+            continue
+        if len(value) > typed.MAX_TEXT:
+            continue  # the schema reports it already
+        try:
+            typed.coerce(types[name], value)
+        except ValueError as exc:
+            kind = types[name].get("type")
+            issues.append(Issue("error", node_id, f"fields.{name}", f"the {kind} field {name!r}: {exc}"))
+    return issues
+
+
 def _reference_issues(node_id: str, node_type: NodeType, config: dict, known: dict) -> list[Issue]:
     issues = []
+    if node_type.type == "update_contact" and "field_types" in known:
+        issues += _typed_field_issues(node_id, config, known["field_types"])
     if node_type.type == "send_template" and "templates" in known:
         issues += _template_issues(node_id, config, known["templates"])
     if "fields" in known:

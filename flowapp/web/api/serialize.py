@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flowapp.models import Automation, AutomationRun, Broadcast, Contact, Conversation, Message
+from flowapp.models import Automation, AutomationRun, Broadcast, Contact, ContactField, Conversation, Message
 from flowapp.web.api.common import iso
 
 
@@ -22,6 +22,16 @@ def contact(row: Contact) -> dict:
         "last_inbound_at": iso(row.last_inbound_at),
         "created_at": iso(row.created_at),
         "updated_at": iso(row.updated_at),
+    }
+
+
+def contact_field(row: ContactField) -> dict:
+    return {
+        "key": row.key,
+        "label": row.label,
+        "type": row.type,
+        "choices": list(row.choices or []),
+        "created_at": iso(row.created_at),
     }
 
 
