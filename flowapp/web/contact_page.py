@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from flowapp.extensions import db
 from flowapp.models import Automation, AutomationRun, Contact, ContactGroup, Conversation, GroupMember, User
-from flowapp.services import consent, contact_timeline, inbox, inbox_edits
+from flowapp.services import consent, contact_fields, contact_timeline, inbox, inbox_edits
 from flowapp.web.contacts import bp
 
 RECENT_RUNS = 20
@@ -114,8 +114,11 @@ def _changed(body: str):
 
 def details_context(contact: Contact, error: tuple[str, str] | None = None, submitted=None) -> dict:
     """The details form: what is stored, or what was typed when it was refused."""
+    declared = contact_fields.listing()
     return {
         "contact": contact,
+        "declared_fields": declared,
+        "declared_keys": {field.key for field in declared},
         "languages": LANGUAGES,
         "details_error": error,
         "submitted": submitted,

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from flowapp.extensions import db
 from flowapp.models import ConsentChange, Contact, ContactGroup, GroupMember, Message, utcnow
+from flowapp.services import contact_fields
 from tests import factories
 from tests.helpers import customer_message, deliver
 from tests.services.test_runner import MENU, publish
@@ -152,3 +153,25 @@ def test_the_timeline_pages_back_with_older(logged_in, ana):
         older = re.search(r'hx-get="(/contacts/\d+/timeline\?cursor=[^"]+)"', fragment)
     assert sorted(seen) == sorted(f"old {n}" for n in range(75))
     assert seen[0] == "old 74"  # newest first
+
+
+def test_declared_fields_get_typed_inputs_and_a_misfit_is_marked_beside_its_input(logged_in, ana):
+    contact_fields.create({"key": "visits", "label": "Visits", "type": "number"})
+    contact_fields.create({"key": "plan", "label": "Plan", "type": "choice", "choices": ["Free", "Gold"]})
+    db.session.commit()
+    html = logged_in.get(f"/contacts/{ana.id}").get_data(as_text=True)
+    assert re.search(r'<input id="contact-field-visits" name="field_value" type="number"', html)
+    assert re.search(r'<select id="contact-field-plan" name="field_value">\s*<option value="">', html)
+
+    data = {"field_key": ["visits", "plan", "city"], "field_value": ["many", "gold", "Porto"], "tags": "vip"}
+    response = post(logged_in, f"/contacts/{ana.id}", data)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and "Visits" in html
+    assert re.search(r'id="contact-field-visits"[^>]*value="many" aria-invalid="true"', html)
+    db.session.refresh(ana)
+    assert ana.fields == {"city": "Porto"}
+
+    data["field_value"] = ["12", "gold", "Porto"]
+    assert post(logged_in, f"/contacts/{ana.id}", data).status_code == 200
+    db.session.refresh(ana)
+    assert ana.fields == {"city": "Porto", "visits": 12, "plan": "Gold"}
