@@ -25,18 +25,14 @@ import requests
 
 from bench.common import (
     APP_SECRET,
-    PYTHON,
-    Child,
     bench_env,
     free_port,
     fresh_database,
-    gunicorn,
     percentile,
     redis_url,
-    wait_http,
 )
+from bench.served import message_body, served_stack
 from flowapp.whatsapp.signature import sign
-from flowapp.whatsapp.simulate import inbound_payload
 
 REPLY_GRAPH = {
     "spec_version": 2,
@@ -73,16 +69,7 @@ def post_customers(url: str, rate: float, seconds: float, first: int = 0) -> dic
 
     def post(n: int) -> None:
         wa_id = f"1444{first + n:07d}"
-        body = json.dumps(
-            inbound_payload(
-                {"from": wa_id, "name": f"Customer {n}", "text": "hello"},
-                phone_number_id="106540352242922",
-                display_phone_number="15550100000",
-                waba_id="102290129340398",
-            ),
-            ensure_ascii=True,
-            separators=(",", ":"),
-        ).encode()
+        body = message_body(wa_id, f"Customer {n}")
         started = time.time()
         response = session.post(
             f"{url}/webhooks/whatsapp",
@@ -165,41 +152,23 @@ def main(argv=None) -> int:
         env = bench_env(
             database_url, redis, workdir, GRAPH_API_URL=mock_url, WHATSAPP_TOKEN="bench", SEND_RATE=1000
         )
-        mock_env = {**env, "APP_SECRET": APP_SECRET}
-        mock_args = [PYTHON, "-m", "flowapp.sandbox", "--port", str(mock_port)]
-        mock_args += ["--webhook-url", f"{web_url}/webhooks/whatsapp"]
-        mock_args += ["--no-statuses"] if args.no_statuses else []
-        with (
-            Child(mock_args, env=mock_env),
-            gunicorn("wsgi:app", web_port, args.web_workers, threads=4, env=env, log=workdir / "web.log"),
-        ):
-            workers = [
-                Child(
-                    [PYTHON, "-m", "flask", "--app", "wsgi", "worker"],
-                    env=env,
-                    log=workdir / f"worker{n}.log",
-                )
-                for n in range(args.workers)
-            ]
-            try:
-                wait_http(f"{web_url}/healthz")
-                wait_http(f"{mock_url}/_mock/stats")
-                publish_reply_automation(env)
-                baseline = direct_hop(mock_url)
-                first = 0
-                for rate in rates:
-                    sent = post_customers(web_url, rate, args.seconds, first)
-                    first += len(sent)
-                    latencies = collect(mock_url, sent)
-                    results.append((rate, sent, latencies, breakdown(env, sent)))
-                    wait_settled(env)
-                    if percentile([v * 1000 for v in latencies.values()], 99) >= 500 or len(latencies) < len(
-                        sent
-                    ):
-                        break
-            finally:
-                for worker in workers:
-                    worker.stop()
+        stack = served_stack(
+            env, workdir, web_port, mock_port, args.workers, args.web_workers, statuses=not args.no_statuses
+        )
+        with stack:
+            publish_reply_automation(env)
+            baseline = direct_hop(mock_url)
+            first = 0
+            for rate in rates:
+                sent = post_customers(web_url, rate, args.seconds, first)
+                first += len(sent)
+                latencies = collect(mock_url, sent)
+                results.append((rate, sent, latencies, breakdown(env, sent)))
+                wait_settled(env)
+                if percentile([v * 1000 for v in latencies.values()], 99) >= 500 or len(latencies) < len(
+                    sent
+                ):
+                    break
     statuses = "off" if args.no_statuses else "on (sent, delivered, read for every reply)"
     print(
         f"\nEnd to end, {args.db}, gunicorn -w {args.web_workers} --threads 4, {args.workers} RQ workers, "
