@@ -85,6 +85,7 @@ def _render(
         "scope": scope,
         "names": expression_names(scope, known["fields"]),
         "fields": sorted(known["fields"]),
+        "field_types": known["field_types"],
         "issues": issues,
         "bubble": bubble,
         "preview_error": preview_error,

@@ -269,3 +269,18 @@ def test_trigger_check_uses_the_engine(logged_in, token, automation):
     assert "This trigger is valid" in good and good.count("<time") == 3
     switched = post(logged_in, f"/automations/{automation.id}/trigger/form", token, [("t.type", "keyword")])
     assert 'name="t.keywords"' in switched.get_data(as_text=True)
+
+
+def test_update_contact_says_which_fields_are_typed_and_how(logged_in, token, automation):
+    """A declared field's row says its type (a choice lists its choices); an undeclared one says nothing."""
+    from flowapp.services import contact_fields
+
+    contact_fields.create({"key": "plan", "label": "Plan", "type": "choice", "choices": ["Free", "Gold"]})
+    db.session.commit()
+    node = {"id": "u", "type": "update_contact", "config": {"fields": {"plan": "Gold", "note": "hi"}}}
+    html = open_form(logged_in, token, automation, node)
+    hints = re.findall(r'<p class="hint small field-type">([^<]*)</p>', html)
+    assert hints == [
+        "Plan is a declared choice field: one of Free, Gold. "
+        "A value that does not fit is not stored (the run goes on)."
+    ]
