@@ -26,7 +26,7 @@ from flowapp.sandbox.wsgi_io import STATUS_LINES, Request, Response, json_respon
 
 MODEL = "fake-model"
 TIMEOUT_SECONDS = 30.0  # a "timeout" fault holds the request this long (or until close())
-FAULT_FIELDS = {"status", "count", "retry_after", "latency_ms", "timeout"}
+FAULT_FIELDS = {"status", "count", "retry_after", "latency_ms", "timeout", "garbage"}
 
 
 def error(status: int, message: str, kind: str = "invalid_request_error", headers=None) -> Response:
@@ -83,6 +83,8 @@ class FakeLLM:
             self._closed.wait(delay)
         if fault is not None and fault.get("status"):
             return _fault_response(fault)
+        if fault is not None and fault.get("garbage"):
+            return json_response(200, {"object": "not.a.completion"})
         refused = self._check_key(request)
         if refused is not None:
             return refused
@@ -169,10 +171,12 @@ def _as_list(data) -> list:
 
 def _rule(data) -> dict:
     """A fault rule from JSON: {"status": 429, "count": 1, "retry_after": 1, "latency_ms": 0,
-    "timeout": false}; ValueError when it is not one."""
+    "timeout": false, "garbage": false} (garbage: a 200 that is not a completion); ValueError when
+    it is not one."""
     if not isinstance(data, dict) or set(data) - FAULT_FIELDS:
         raise ValueError(f"a fault is an object with fields among {sorted(FAULT_FIELDS)}")
     rule = {"status": None, "count": 1, "retry_after": None, "latency_ms": 0, "timeout": False, **data}
+    rule["garbage"] = bool(rule.get("garbage"))
     status = rule["status"]
     if status is not None and (not isinstance(status, int) or not 400 <= status <= 599):
         raise ValueError("status must be an HTTP error status (400-599)")
@@ -184,8 +188,8 @@ def _rule(data) -> dict:
         raise ValueError("retry_after must be seconds or an HTTP date")
     if not isinstance(rule["timeout"], bool):
         raise ValueError("timeout must be true or false")
-    if status is None and not rule["timeout"] and not rule["latency_ms"]:
-        raise ValueError("a fault needs a status, timeout: true or latency_ms")
+    if status is None and not (rule["timeout"] or rule["latency_ms"] or rule["garbage"]):
+        raise ValueError("a fault needs a status, timeout: true, garbage: true or latency_ms")
     return rule
 
 
