@@ -116,8 +116,7 @@ def _field(name: str, spec: dict, text: str):
     if spec.get("format") == "date" or "date" in lowered:
         return _date(text)
     if "phone" in lowered or spec.get("format") == "phone":
-        found = _first(PHONE, text)
-        return None if found is None else ("+" if found.startswith("+") else "") + re.sub(r"\D", "", found)
+        return _phone(text)
     if "order" in lowered or "reference" in lowered:
         match = ORDER.search(text)
         return None if match is None else (match.group(1) or match.group(2))
@@ -132,6 +131,17 @@ def _field(name: str, spec: dict, text: str):
 def _first(pattern: re.Pattern, text: str) -> str | None:
     match = pattern.search(text)
     return None if match is None else match.group(0)
+
+
+def _phone(text: str) -> str | None:
+    """The first run of 7+ digits (spaces, dots, dashes, brackets allowed) that is not a date."""
+    for pattern in (ISO_DATE, DMY_DATE):
+        text = pattern.sub(" ", text)
+    for match in PHONE.finditer(text):
+        digits = re.sub(r"\D", "", match.group(0))
+        if len(digits) >= 7:
+            return ("+" if match.group(0).startswith("+") else "") + digits
+    return None
 
 
 def _choice(choices: list, text: str):
