@@ -49,6 +49,11 @@ def current() -> dict:
     return values
 
 
+def sandbox_url() -> str:
+    """The built-in fake model's address (the default when no base URL is set anywhere)."""
+    return current_app.config["SANDBOX_AI_URL"]
+
+
 def prices() -> dict[str, tuple[float, float]]:
     """Per-model prices per 1M tokens (input, output)."""
     return {model: (float(p[0]), float(p[1])) for model, p in current()["prices"].items()}
