@@ -40,10 +40,15 @@ class SettingsError(ValueError):
         self.errors = errors
 
 
+def stored() -> dict:
+    """The values as stored in Settings over DEFAULTS (None: the environment's applies)."""
+    saved = settings.get(PROVIDER_KEY) or {}
+    return {**DEFAULTS, **{k: v for k, v in saved.items() if k in DEFAULTS}}
+
+
 def current() -> dict:
-    """The stored values over DEFAULTS, with base_url and model resolved from the environment."""
-    stored = settings.get(PROVIDER_KEY) or {}
-    values = {**DEFAULTS, **{k: v for k, v in stored.items() if k in DEFAULTS}}
+    """The values in force: stored() with base_url and model resolved from the environment."""
+    values = stored()
     values["base_url"] = values["base_url"] or current_app.config["AI_BASE_URL"]
     values["model"] = values["model"] or current_app.config["AI_MODEL"]
     return values

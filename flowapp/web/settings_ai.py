@@ -18,8 +18,9 @@ log = logging.getLogger("flowapp.settings")
 @bp.get("/ai")
 @admin_required
 def ai_page():
-    """The form, filled with the values in force (never the key: only whether one is set)."""
-    return render_template("settings/ai.html", form=shown(ai_settings.current()), errors={}, **_facts())
+    """The form, filled with what Settings stores; the environment's values in force show as
+    placeholders, so saving the form does not copy them (never the key: only whether one is set)."""
+    return render_template("settings/ai.html", form=shown(ai_settings.stored()), errors={}, **_facts())
 
 
 @bp.post("/ai")
@@ -60,4 +61,8 @@ def shown(values: dict) -> dict:
 
 
 def _facts() -> dict:
-    return {"key_state": ai_settings.key_state(), "sandbox_url": ai_settings.sandbox_url()}
+    return {
+        "key_state": ai_settings.key_state(),
+        "sandbox_url": ai_settings.sandbox_url(),
+        "in_force": ai_settings.current(),
+    }

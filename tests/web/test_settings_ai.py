@@ -32,8 +32,9 @@ def test_agents_get_403_and_anonymous_visitors_the_login(client, user):
     assert client.get("/settings/ai").status_code in (302, 401)
     factories.login(client, user.email, "correct horse battery")
     assert client.get("/settings/ai").status_code == 403
-    assert client.post("/settings/ai", data={"model": "x"}).status_code in (400, 403)
-    assert client.post("/settings/ai/test").status_code in (400, 403)
+    token = factories.csrf_token(client, "/settings/")  # a page agents may see
+    assert client.post("/settings/ai", data={"model": "x", "csrf_token": token}).status_code == 403
+    assert client.post("/settings/ai/test", data={"csrf_token": token}).status_code == 403
     assert stored() is None
 
 
@@ -61,6 +62,16 @@ def test_save_stores_values_and_the_key_stays_write_only(logged_in):
     values = stored().value
     assert values["daily_tokens"] == 100000 and values["prices"]["gpt-4o"] == [2.5, 10.0]
     assert KEY not in str(db.session.get(Setting, ai_settings.API_KEY_KEY).value)
+
+
+def test_environment_values_show_as_placeholders_and_are_not_copied(logged_in, app):
+    """With nothing stored, the base URL and model in force are placeholders; saving keeps them unset."""
+    html = logged_in.get("/settings/ai").get_data(as_text=True)
+    assert f'value="" placeholder="{app.config["AI_BASE_URL"]}"' in html
+    assert 'id="ai-key-state" class="source source-unset">not set<' in html
+    logged_in.post("/settings/ai", data=form(logged_in, temperature="0.4"))
+    assert stored().value["base_url"] is None and stored().value["model"] is None
+    assert ai_settings.current()["base_url"] == app.config["AI_BASE_URL"]
 
 
 def test_empty_key_box_keeps_the_key_and_clear_removes_it(logged_in):
