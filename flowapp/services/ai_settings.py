@@ -23,6 +23,7 @@ DEFAULTS = {
     "api_version": "",  # set only for Azure OpenAI
     "temperature": 0.2,
     "max_tokens": 500,
+    "timeout": 60,  # seconds to wait for an answer (per attempt)
     "prices": {},  # model -> [input, output] per 1M tokens
     "daily_tokens": None,  # the whole account, per day; None: no limit
     "automation_daily_tokens": None,  # each automation, per day, unless the caller gives its own
@@ -98,13 +99,14 @@ def provider_config(**overrides) -> ProviderConfig:
         api_version=values["api_version"] or None,
         temperature=values["temperature"],
         max_tokens=values["max_tokens"],
+        read_timeout=float(values["timeout"]),
     )
 
 
 def save(form: dict) -> None:
     """Validate and store the submitted values (flushed). Raises SettingsError, storing nothing.
 
-    form: base_url, model, api_version, temperature, max_tokens, prices (lines "model input output"),
+    form: base_url, model, api_version, temperature, max_tokens, timeout, prices (lines "model input output"),
     daily_tokens, automation_daily_tokens; api_key (empty: keep), clear_api_key.
     """
     values, errors = parse(form)
@@ -203,6 +205,7 @@ FIELD_PARSERS = {
     "api_version": lambda raw: _word("The API version", 40)(raw) or "",
     "temperature": _temperature,
     "max_tokens": lambda raw: _whole("Max tokens", 1, MAX_TOKENS_LIMIT, False)(raw or "500"),
+    "timeout": lambda raw: _whole("The timeout", 1, 600, False)(raw or "60"),
     "prices": _prices,
     "daily_tokens": _whole("The daily token budget", 1, MAX_BUDGET, True),
     "automation_daily_tokens": _whole("The per-automation daily budget", 1, MAX_BUDGET, True),

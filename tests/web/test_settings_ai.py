@@ -51,7 +51,8 @@ def test_save_stores_values_and_the_key_stays_write_only(logged_in):
     """Saved values come back in the form; the key is "set" and never rendered."""
     data = form(
         logged_in, base_url="https://api.openai.com/v1/", model="gpt-4o-mini", api_key=KEY,
-        temperature="0.5", max_tokens="300", daily_tokens="100000", automation_daily_tokens="5000",
+        temperature="0.5", max_tokens="300", timeout="20", daily_tokens="100000",
+        automation_daily_tokens="5000",
         prices="gpt-4o-mini 0.15 0.60\ngpt-4o 2.5 10",
     )  # fmt: skip
     response = logged_in.post("/settings/ai", data=data, follow_redirects=True)
@@ -61,6 +62,13 @@ def test_save_stores_values_and_the_key_stays_write_only(logged_in):
     assert 'value="https://api.openai.com/v1"' in html and "gpt-4o-mini 0.15 0.6" in html
     values = stored().value
     assert values["daily_tokens"] == 100000 and values["prices"]["gpt-4o"] == [2.5, 10.0]
+    config = ai_settings.provider_config()
+    assert (config.base_url, config.model, config.api_key) == (
+        "https://api.openai.com/v1",
+        "gpt-4o-mini",
+        KEY,
+    )
+    assert (config.temperature, config.max_tokens, config.read_timeout) == (0.5, 300, 20.0)
     assert KEY not in str(db.session.get(Setting, ai_settings.API_KEY_KEY).value)
 
 
@@ -91,6 +99,7 @@ def test_empty_key_box_keeps_the_key_and_clear_removes_it(logged_in):
         ("temperature", "3", "from 0 to 2"),
         ("temperature", "nan", "must be a number"),
         ("max_tokens", "0", "whole number from 1"),
+        ("timeout", "601", "from 1 to 600"),
         ("daily_tokens", "-5", "whole number from 1"),
         ("automation_daily_tokens", "lots", "whole number from 1"),
         ("prices", "gpt-4o 2.5", "Line 1: write 'model input-price output-price'"),
