@@ -7,6 +7,7 @@ import json
 import pytest
 import requests
 
+from flowapp.sandbox.fake_llm import FakeLLM, FakeLLMServer
 from tests.ai.conftest import KEY, queue_faults
 
 TRIAGE = (
@@ -204,3 +205,23 @@ def test_bad_fault_rules_are_refused(fake, rule):
     response = requests.post(f"{fake.url}/_fake/faults", json=rule, timeout=5)
     assert response.status_code == 400
     assert requests.get(f"{fake.url}/_fake/faults", timeout=5).json() == {"faults": []}
+
+
+def test_configured_latency_holds_every_answer():
+    """FakeLLM(latency_ms) (FAKE_LLM_LATENCY_MS) holds answers: a client that waits less times out."""
+    from flowapp.ai import ChatClient, ProviderConfig, Timeout
+
+    with FakeLLMServer(FakeLLM(latency_ms=30_000)) as slow:
+        client = ChatClient(ProviderConfig(base_url=slow.base_url, model="m", read_timeout=0.2))
+        with pytest.raises(Timeout):
+            client.complete([{"role": "user", "content": "x"}])
+
+
+def test_latency_header_holds_one_answer(fake):
+    """X-Fake-Latency-Ms holds that request only."""
+    url = f"{fake.base_url}/chat/completions"
+    body = {"model": "m", "messages": [{"role": "user", "content": "x"}]}
+    headers = {"Authorization": f"Bearer {KEY}", "X-Fake-Latency-Ms": "30000"}
+    with pytest.raises(requests.Timeout):
+        requests.post(url, json=body, headers=headers, timeout=(5, 0.2))
+    assert ask(fake, body["messages"]).status_code == 200
