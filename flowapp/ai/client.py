@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import requests
 
@@ -56,7 +56,6 @@ class Result:
     latency_ms: int
     attempts: int
     finish_reason: str | None = None
-    extra: dict = field(default_factory=dict, compare=False)
 
 
 class ChatClient:
