@@ -17,13 +17,15 @@ DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
 REQUIRED_IN_PRODUCTION = ("SECRET_KEY", "APP_SECRET", "WEBHOOK_VERIFY_TOKEN")
 
 # Values that must never reach a log line; the log filter masks each one that is set.
-SECRET_SETTINGS = ("SECRET_KEY", "APP_SECRET", "WHATSAPP_TOKEN", "WEBHOOK_VERIFY_TOKEN")
+SECRET_SETTINGS = ("SECRET_KEY", "APP_SECRET", "WHATSAPP_TOKEN", "WEBHOOK_VERIFY_TOKEN", "AI_API_KEY")
 
 DEFAULT_GRAPH_API_URL = "https://graph.facebook.com"
 DEFAULT_GRAPH_API_VERSION = "v25.0"
 # Where the sandbox's mock Graph API listens (sandbox mode only). `make run` sets
 # SANDBOX_GRAPH_API_URL beside its web port instead, so that two copies do not share one mock.
 DEFAULT_SANDBOX_URL = "http://127.0.0.1:5001"
+# The fake model server's default address (`make run` puts it beside the mock instead).
+DEFAULT_SANDBOX_AI_URL = "http://127.0.0.1:5002/v1"
 
 
 class ConfigError(RuntimeError):
@@ -78,6 +80,12 @@ class Config:
     GRAPH_API_URL: str | None = None
     SANDBOX_GRAPH_API_URL = DEFAULT_SANDBOX_URL
     GRAPH_API_VERSION = DEFAULT_GRAPH_API_VERSION
+    # The language model (docs/ai.md). Unset AI_BASE_URL: the built-in fake model at SANDBOX_AI_URL,
+    # which `make run` starts. Settings > AI provider wins over all three.
+    AI_BASE_URL: str | None = None
+    AI_API_KEY: str | None = None
+    AI_MODEL = "gpt-4o-mini"
+    SANDBOX_AI_URL = DEFAULT_SANDBOX_AI_URL
     LOG_DIR: str | None = None
     LOG_LEVEL = "INFO"
     LOG_JSON = False
@@ -139,6 +147,10 @@ class Config:
             "GRAPH_API_URL": _env("GRAPH_API_URL"),
             "SANDBOX_GRAPH_API_URL": _env("SANDBOX_GRAPH_API_URL", cls.SANDBOX_GRAPH_API_URL),
             "GRAPH_API_VERSION": _env("GRAPH_API_VERSION", cls.GRAPH_API_VERSION),
+            "AI_BASE_URL": _env("AI_BASE_URL"),
+            "AI_API_KEY": _env("AI_API_KEY"),
+            "AI_MODEL": _env("AI_MODEL", cls.AI_MODEL),
+            "SANDBOX_AI_URL": _env("SANDBOX_AI_URL", cls.SANDBOX_AI_URL),
             "LOG_DIR": _env("LOG_DIR"),
             "LOG_LEVEL": (_env("LOG_LEVEL", cls.LOG_LEVEL) or "INFO").upper(),
             "LOG_JSON": _env_bool("LOG_JSON", cls.LOG_JSON),
@@ -196,6 +208,9 @@ def finalize(config: dict) -> dict:
             config["SANDBOX_GRAPH_API_URL"] if config["SANDBOX"] else DEFAULT_GRAPH_API_URL
         )
     config["GRAPH_API_URL"] = config["GRAPH_API_URL"].rstrip("/")
+    # Remembered so that `make run` knows to start the fake model server.
+    config["AI_BASE_URL_DEFAULTED"] = not config.get("AI_BASE_URL")
+    config["AI_BASE_URL"] = (config.get("AI_BASE_URL") or config["SANDBOX_AI_URL"]).rstrip("/")
     if not 1 <= int(config["SEND_RATE"]) <= 1000:
         raise ConfigError(
             f"SEND_RATE must be between 1 and 1000 messages per second, got {config['SEND_RATE']}"

@@ -28,8 +28,9 @@ from flowapp.redis_server import EmbeddedRedis, die_with_parent
 DEMO_EMAIL = "admin@flowapp.local"
 STOP_TIMEOUT = 15.0
 # Web first, so no new work arrives; then the workers finish their jobs and the scheduler stops, all
-# while Redis still answers (the launcher stops it last); the mock Meta goes once nothing sends.
-STOP_ORDER = (("web",), ("worker", "worker-2"), ("scheduler",), ("sandbox",))
+# while Redis still answers (the launcher stops it last); the mock Meta and the fake model go once
+# nothing sends or calls a model.
+STOP_ORDER = (("web",), ("worker", "worker-2"), ("scheduler",), ("sandbox", "fake-llm"))
 
 
 def ensure_demo_login() -> str:
@@ -128,6 +129,7 @@ def run_stack(host: str = "127.0.0.1", port: int = 5000) -> int:
 
     env = dict(os.environ)
     mock_url = _mock_url(app, env, port) if app.config["SANDBOX"] else None
+    fake_llm_url = _fake_llm_url(app, env, port) if app.config["AI_BASE_URL_DEFAULTED"] else None
     redis_server = None
     if app.config.get("REDIS_EMBEDDED"):
         redis_server = EmbeddedRedis(instance).start()
@@ -164,6 +166,8 @@ def run_stack(host: str = "127.0.0.1", port: int = 5000) -> int:
         stack.spawn("scheduler", [python, "-m", "flask", "--app", "wsgi", "scheduler"])
         if mock_url:
             _spawn_mock(stack, mock_url, app.config["APP_SECRET"], host, port)
+        if fake_llm_url:
+            _spawn_fake_llm(stack, fake_llm_url)
         print(f"\nFlowapp is running on http://{host}:{port}  (Ctrl-C stops everything)\n")
         ended = stack.wait_any()
         if ended is not None:
@@ -196,6 +200,38 @@ def _mock_url(app, env: dict[str, str], port: int) -> str:
     mock_port = port + 1 if port < 65535 and _port_free("127.0.0.1", port + 1) else _free_port()
     env["SANDBOX_GRAPH_API_URL"] = f"http://127.0.0.1:{mock_port}"
     return env["SANDBOX_GRAPH_API_URL"]
+
+
+def _fake_llm_url(app, env: dict[str, str], port: int) -> str:
+    """Where the fake model listens (AI_BASE_URL unset): SANDBOX_AI_URL if given, else two ports
+    after the web's (or a free one), told to the children through SANDBOX_AI_URL."""
+    if env.get("SANDBOX_AI_URL", "").strip():
+        return app.config["SANDBOX_AI_URL"]
+    fake_port = port + 2 if port < 65534 and _port_free("127.0.0.1", port + 2) else _free_port()
+    env["SANDBOX_AI_URL"] = f"http://127.0.0.1:{fake_port}/v1"
+    return env["SANDBOX_AI_URL"]
+
+
+def _spawn_fake_llm(stack: Stack, url: str) -> None:
+    """No model configured: AI steps talk to the built-in fake model (docs/ai.md), at `url`."""
+    fake = urlsplit(url)
+    if fake.hostname not in ("127.0.0.1", "localhost") or not fake.port:
+        print(f"SANDBOX_AI_URL ({url}) is not a local port: not starting the fake model.")
+        return
+    if not _port_free(fake.hostname, fake.port):
+        print(f"Port {fake.port} (the fake model) is taken; set SANDBOX_AI_URL to another port.")
+        raise SystemExit(1)  # after the `finally` of run_stack has stopped what already started
+    command = [
+        sys.executable,
+        "-m",
+        "flowapp.sandbox.fake_llm",
+        "--host",
+        fake.hostname,
+        "--port",
+        str(fake.port),
+    ]
+    stack.spawn("fake-llm", command)
+    print(f"No AI provider configured: the fake model answers on {url} (Settings > AI provider)")
 
 
 def _free_port() -> int:

@@ -214,6 +214,20 @@ def graph_mock(app):
 
 
 @pytest.fixture
+def fake_llm(app):
+    """The fake model server, with this app's AI provider pointed at it (no key required)."""
+    from flowapp.sandbox.fake_llm import FakeLLMServer
+
+    with FakeLLMServer() as server:
+        previous = app.config["AI_BASE_URL"]
+        app.config["AI_BASE_URL"] = server.base_url
+        app.extensions.pop("flowapp_ai_client", None)
+        yield server
+        app.config["AI_BASE_URL"] = previous
+        app.extensions.pop("flowapp_ai_client", None)
+
+
+@pytest.fixture
 def user(session):
     return factories.make_user(email="agent@example.com", password="correct horse battery", role="agent")
 

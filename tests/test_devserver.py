@@ -48,8 +48,11 @@ def test_dev_stack_serves_and_stops_cleanly(tmp_path):
             "the worker to answer the ping",
         )
         assert answered
+        # No AI provider configured: the launcher's fake model answers Settings' test call.
+        tested = web.post(f"{base}/settings/ai/test", headers={"X-CSRFToken": csrf}, timeout=10)
+        assert "Connected: model" in tested.text, tested.text
         children = psutil.Process(launcher.pid).children(recursive=True)
-        assert len(children) >= 5  # redis, gunicorn (+ its workers), worker, scheduler, sandbox mock
+        assert len(children) >= 6  # redis, gunicorn (+ workers), worker, scheduler, mock, fake model
     finally:
         code = live.stop(launcher, signal.SIGINT, timeout=40)
     assert code == 0, log.read_text()[-3000:]
@@ -98,7 +101,7 @@ def test_second_launch_while_running_is_refused(tmp_path):
 def _role(process: psutil.Process) -> str:
     """Which part of the stack a direct child of the launcher is, from its command line."""
     args = " ".join(process.cmdline())
-    for role in ("gunicorn", "redis-server", "scheduler", "worker", "sandbox"):
+    for role in ("gunicorn", "redis-server", "scheduler", "worker", "fake_llm", "sandbox"):
         if role in args:
             return role
     return args
@@ -131,7 +134,7 @@ def test_ctrl_c_stops_web_workers_scheduler_then_redis_quietly(tmp_path):
         )
         children = {p: _role(p) for p in psutil.Process(launcher.pid).children()}
         assert sorted(children.values()) == [
-            "gunicorn", "redis-server", "sandbox", "scheduler", "worker", "worker"
+            "fake_llm", "gunicorn", "redis-server", "sandbox", "scheduler", "worker", "worker"
         ]  # fmt: skip
         everything = psutil.Process(launcher.pid).children(recursive=True)
         os.killpg(launcher.pid, signal.SIGINT)  # what a terminal does on Ctrl-C
@@ -145,6 +148,7 @@ def test_ctrl_c_stops_web_workers_scheduler_then_redis_quietly(tmp_path):
     assert gone_at["gunicorn"] <= gone_at["worker"] <= gone_at["scheduler"] <= gone_at["redis-server"], (
         gone_at
     )
+    assert gone_at["scheduler"] <= gone_at["fake_llm"], gone_at
     still_running = [p for p in everything if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
     assert still_running == [], f"left behind: {still_running}"
 

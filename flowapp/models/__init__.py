@@ -1,5 +1,6 @@
 """Every model, importable from one place (and seen by Alembic's autogenerate)."""
 
+from flowapp.models.ai_call import AI_CALL_STATUSES, AICall
 from flowapp.models.analytics import AnalyticsCounter
 from flowapp.models.audit import AuditEntry
 from flowapp.models.automation import AUTOMATION_STATUSES, Automation, AutomationVersion
@@ -29,6 +30,8 @@ from flowapp.models.user import ROLES, ApiToken, User
 from flowapp.models.webhook_event import WebhookEvent
 
 __all__ = [
+    "AI_CALL_STATUSES",
+    "AICall",
     "AuditEntry",
     "ACTIVE_RUN_STATUSES",
     "AUTOMATION_STATUSES",

@@ -195,6 +195,11 @@ def _state(app: Flask) -> dict:
     return state
 
 
+def redact(values: list[str]) -> None:
+    """Mask these secrets in every log line from now on (a key stored in Settings, for example)."""
+    _redact(values)
+
+
 def _redact(values: list[str]) -> None:
     """Teach the log filters the new secrets, so they are masked like the environment's."""
     from flowapp.logs import RedactingFilter

@@ -97,6 +97,7 @@ def ping_result(nonce: str):
 
 # The admin sections register their routes on `bp`; imported last because they import it.
 from flowapp.web import (  # noqa: E402, F401
+    settings_ai,
     settings_consent,
     settings_events,
     settings_fields,

@@ -8,7 +8,7 @@ import requests
 from rq import Queue
 
 from tests import live
-from tests.browser_support import screenshot
+from tests.browser_support import docs_screenshot, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -79,3 +79,31 @@ def test_a_parked_event_is_retried_from_settings(logged_in_page, live_stack):
     live.wait_for(processed, 30, "the retried event to be processed by the worker")
     page.reload()
     assert page.locator("#events-parked").inner_text() == "0"
+
+
+def test_ai_provider_saved_and_tested_in_the_browser(logged_in_page, live_stack):
+    """An admin points the AI provider at a local fake model, sets a key (never shown back), and
+    Test connection shows the model, the latency and the tokens."""
+    from flowapp.sandbox.fake_llm import FakeLLM, FakeLLMServer
+
+    key = "sk-browser-test-0000000001"
+    with FakeLLMServer(FakeLLM(api_key=key)) as fake:
+        page = logged_in_page
+        page.goto(f"{live_stack.url}/settings/")
+        page.click("text=AI provider")
+        page.fill("#ai-base_url", "not a url")
+        page.click("text=Save")
+        assert "Give the provider's address" in page.locator("#ai-base_url-error").inner_text()
+        page.fill("#ai-base_url", fake.base_url)
+        page.fill("#ai-model", "fake-model")
+        page.fill("#ai-api_key", key)
+        page.fill("#ai-daily_tokens", "200000")
+        page.fill("#ai-prices", "fake-model 0.15 0.60")
+        page.click("text=Save")
+        page.wait_for_selector("text=AI provider saved")
+        assert page.locator("#ai-key-state").inner_text() == "set" and key not in page.content()
+        page.click("text=Test connection")
+        page.wait_for_selector("#ai-test-result")
+        result = page.locator("#ai-test-result").inner_text()
+        assert "Connected: model fake-model answered in" in result and "tokens in" in result
+        docs_screenshot(page, "pages", "settings-ai")
