@@ -20,6 +20,7 @@ from flowapp.models import (
     AutomationRun,
     AutomationVersion,
     Contact,
+    ContactGroup,
     MessageTemplate,
     User,
     utcnow,
@@ -77,7 +78,8 @@ BUILTIN_FIELDS = frozenset({"name", "birthday"})  # every contact has these
 
 
 def known_references() -> dict:
-    """What graphs may refer to: templates (with parameter counts), contact fields, automations."""
+    """What graphs may refer to: templates (with parameter counts), contact fields, automations and
+    contact groups (the audience of a schedule or manual trigger)."""
     templates = {
         (t.name, t.language): t.parameters for t in db.session.scalars(select(MessageTemplate)) if t.approved
     }
@@ -85,7 +87,8 @@ def known_references() -> dict:
     for row in db.session.scalars(select(Contact.fields).where(Contact.fields.is_not(None)).limit(2000)):
         fields.update((row or {}).keys())
     automations = set(db.session.scalars(select(Automation.id)))
-    return {"templates": templates, "fields": fields, "automations": automations}
+    groups = set(db.session.scalars(select(ContactGroup.id)))
+    return {"templates": templates, "fields": fields, "automations": automations, "groups": groups}
 
 
 def checkable(known: dict) -> dict:
