@@ -268,7 +268,8 @@ def _field_text(key: str):
 
 
 def _field_type(key: str):
-    """The JSON type of the field's value: "number"/"string" on PostgreSQL, "integer"/"real"/"text" on SQLite."""
+    """The JSON type of the field's value: "number", "string"… on PostgreSQL; "integer", "real",
+    "text"… on SQLite."""
     if _postgresql():
         return func.jsonb_typeof(type_coerce(Contact.fields, JSONB)[key])
     return func.json_type(Contact.fields, f'$."{key}"')
