@@ -17,7 +17,7 @@ from sqlalchemy import and_, false, or_, select
 from flowapp.extensions import db
 from flowapp.models import Contact, ContactGroup
 from flowapp.services import segments
-from flowapp.services.contact_list import field_equals, has_tag
+from flowapp.services.contact_clauses import field_equals, has_tag
 
 MAX_GROUPS = 20
 

@@ -34,7 +34,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from flowapp.engine.jsonerrors import describe, field_path
 from flowapp.extensions import db
 from flowapp.models import Contact, ContactGroup, GroupMember, utcnow
-from flowapp.services.contact_list import FIELD_NAME, field_equals, has_tag
+from flowapp.services.contact_clauses import FIELD_NAME, field_equals, has_tag, postgresql
 
 MAX_CONDITIONS = 20  # in one segment
 MAX_DEPTH = 4  # segments referring to segments, through "group" conditions
@@ -262,7 +262,7 @@ def _escape(text: str) -> str:
 
 def _field_text(key: str):
     """The field's value as text (NULL when absent)."""
-    if _postgresql():
+    if postgresql():
         return type_coerce(Contact.fields, JSONB)[key].astext
     return func.json_extract(Contact.fields, f'$."{key}"')
 
@@ -270,7 +270,7 @@ def _field_text(key: str):
 def _field_type(key: str):
     """The JSON type of the field's value: "number", "string"… on PostgreSQL; "integer", "real",
     "text"… on SQLite."""
-    if _postgresql():
+    if postgresql():
         return func.jsonb_typeof(type_coerce(Contact.fields, JSONB)[key])
     return func.json_type(Contact.fields, f'$."{key}"')
 
@@ -280,7 +280,7 @@ def _field_number(key: str):
 
     The CASE guards the cast: PostgreSQL would fail the whole query on casting "abc"."""
     text, kind = _field_text(key), _field_type(key)
-    if _postgresql():
+    if postgresql():
         numeric = or_(kind == "number", and_(kind == "string", text.op("~")(_NUMBER)))
         return case((numeric, cast(text, Float)))
     return case(
@@ -316,7 +316,3 @@ def sample(where, limit: int = 5) -> list[Contact]:
 def everyone():
     """A clause every contact matches (for an audience that names nothing)."""
     return true()
-
-
-def _postgresql() -> bool:
-    return db.session.get_bind().dialect.name == "postgresql"
