@@ -6,8 +6,8 @@ An audience is a dict of optional parts, and a contact is in it when every part 
 - "tags": [tags]        the contact has every one of these tags;
 - "fields": {key: v}    each of these custom fields equals its value ("42" matches 42 too).
 So {"groups": [1, 2], "tags": ["vip"]} is "in group 1 or 2, and tagged vip". An empty audience is
-everyone. Opted-out contacts are never in an audience, whatever names them (documented in
-docs/contacts.md, "Groups and segments").
+everyone; an empty list of contact_ids or groups is nobody. Opted-out contacts are never in an
+audience, whatever names them (documented in docs/contacts.md, "Groups and segments").
 """
 
 from __future__ import annotations
@@ -34,10 +34,11 @@ def clause(audience: dict):
     """The WHERE clause (on Contact) of the audience; AudienceError when a group is unknown or a
     segment's query no longer works."""
     parts = [Contact.opted_out.is_(False)]
-    if audience.get("contact_ids"):
-        parts.append(Contact.id.in_([int(i) for i in audience["contact_ids"]]))
-    if audience.get("groups"):
-        parts.append(_in_any(audience["groups"]))
+    # Present but empty is nobody, not everyone: a list emptied by mistake must not send to all.
+    if "contact_ids" in audience:
+        parts.append(Contact.id.in_([int(i) for i in audience["contact_ids"] or []]))
+    if "groups" in audience:
+        parts.append(_in_any(audience["groups"] or []))
     parts += [has_tag(tag) for tag in audience.get("tags") or []]
     parts += [field_equals(key, str(value)) for key, value in (audience.get("fields") or {}).items()]
     return and_(*parts)

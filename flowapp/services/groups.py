@@ -21,12 +21,12 @@ MAX_ADD = 10_000  # contacts added in one call; the contacts page sends at most 
 
 
 class GroupError(ValueError):
-    """A change refused; `field` is the form field at fault ("name", "query")."""
+    """A change refused; `field` is the form field at fault ("name", "query"), `index` the query's
+    condition at fault, and `conflict` says it clashes with other rows (a taken name, a group in use)."""
 
-    def __init__(self, message: str, field: str = "name", index: int | None = None):
+    def __init__(self, message: str, field: str = "name", index: int | None = None, conflict: bool = False):
         super().__init__(message)
-        self.field = field
-        self.index = index
+        self.field, self.index, self.conflict = field, index, conflict
 
 
 def all_groups() -> list[ContactGroup]:
@@ -79,10 +79,12 @@ def delete_group(group: ContactGroup) -> None:
     Refused while a segment or an automation's audience refers to it: they would stop working."""
     for other in all_groups():
         if other.kind == "dynamic" and group.id in _referred(other.query):
-            raise GroupError(f"The segment “{other.name}” refers to it; change that segment first.")
+            message = f"The segment “{other.name}” refers to it; change that segment first."
+            raise GroupError(message, "group", conflict=True)
     for automation in db.session.scalars(select(Automation)):
         if group.id in _audience_groups(automation):
-            raise GroupError(f"The automation “{automation.name}” sends to it; change its trigger first.")
+            message = f"The automation “{automation.name}” sends to it; change its trigger first."
+            raise GroupError(message, "group", conflict=True)
     db.session.execute(delete(GroupMember).where(GroupMember.group_id == group.id))
     db.session.delete(group)
     db.session.flush()
@@ -182,5 +184,5 @@ def _clean_name(name: str, group_id: int | None = None) -> str:
     if group_id:
         taken = taken.where(ContactGroup.id != group_id)
     if db.session.scalar(taken.limit(1)):
-        raise GroupError(f"There is already a group named “{name}”.")
+        raise GroupError(f"There is already a group named “{name}”.", conflict=True)
     return name
