@@ -39,7 +39,11 @@ AUDIENCE = {
         "tags": {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 64}},
         "fields": {"type": "object", "propertyNames": FIELD_NAME, "additionalProperties": {"type": "string"}},
         # Contact groups and segments by id: a contact in any of them (then ANDed with tags and fields).
-        "groups": {"type": "array", "maxItems": 20, "items": {"type": "integer", "minimum": 1}},
+        "groups": {
+            "type": "array",
+            "maxItems": 20,
+            "items": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+        },
     },
 }
 TIME_OF_DAY = {

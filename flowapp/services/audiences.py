@@ -49,7 +49,8 @@ def _in_any(group_ids: list) -> object:
         raise AudienceError(f"At most {MAX_GROUPS} groups in an audience.", "groups")
     clauses = []
     for index, group_id in enumerate(group_ids):
-        group = db.session.get(ContactGroup, group_id)
+        possible = isinstance(group_id, int) and 0 < group_id < 2**31
+        group = db.session.get(ContactGroup, group_id) if possible else None
         if group is None:
             raise AudienceError(f"No group with id {group_id}.", f"groups[{index}]")
         try:

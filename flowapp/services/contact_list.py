@@ -101,7 +101,7 @@ def narrow(query, filters: Filters):
 
 def in_group(group_id: int):
     """Contacts in the group or segment (none when it does not exist or its query no longer works)."""
-    group = db.session.get(ContactGroup, group_id)
+    group = db.session.get(ContactGroup, group_id) if 0 < group_id < 2**31 else None
     try:
         return segments.group_clause(group) if group else false()
     except segments.SegmentError:

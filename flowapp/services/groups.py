@@ -17,6 +17,7 @@ from flowapp.models import Automation, Contact, ContactGroup, GroupMember, User
 from flowapp.services import segments
 
 MAX_NAME = 100
+MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
 MAX_ADD = 10_000  # contacts added in one call; the contacts page sends at most a page's selection
 
 
@@ -35,8 +36,8 @@ def all_groups() -> list[ContactGroup]:
 
 
 def get(group_id: int | None) -> ContactGroup | None:
-    """The group with this id, or None."""
-    return db.session.get(ContactGroup, group_id) if group_id else None
+    """The group with this id, or None (also for a number no row id can be)."""
+    return db.session.get(ContactGroup, group_id) if group_id and 0 < group_id <= MAX_ID else None
 
 
 def create_static(name: str, user: User | None = None) -> ContactGroup:

@@ -75,7 +75,7 @@ CONDITION_SCHEMAS = {
     "last_inbound": _condition("last_inbound", ("within_days", "not_within_days", "never"), _DAYS),
     "created": _condition("created", ("within_days", "not_within_days"), _DAYS),
     "opted_out": _condition("opted_out", ("is",), {"type": "boolean"}),
-    "group": _condition("group", ("in", "not_in"), {"type": "integer", "minimum": 1}),
+    "group": _condition("group", ("in", "not_in"), {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}),
     "language": _condition("language", ("eq", "neq", "set", "not_set"), {**_TEXT, "maxLength": 16}),
 }
 CONDITION_KINDS = tuple(CONDITION_SCHEMAS)
