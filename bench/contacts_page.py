@@ -11,7 +11,8 @@ embedded one.
 The data: names from bench.inbox's 50 first and 44 last names; Portuguese and British numbers; 0 to
 3 tags of 8 (one rare: 0.2%); custom fields city (20 values), plan (4) and a nearly unique order
 code; 3% opted out; last inbound spread over a year (a fifth never wrote); a conversation for 60%
-of them, a quarter of those closed.
+of them, a quarter of those closed. A static group holds every 20th contact, and a segment is "tag vip
+and last inbound within 30 days" (the filter "in a group" and the groups list's counts are measured).
 
 Pages are requested in-process through Flask's test client, logged in as an agent, so the time is
 the server's (routing, login, queries, rendering). Search, filters and "Next page" are HTMX
@@ -51,6 +52,13 @@ CITIES = (
     "Warsaw Athens Zurich Milan"
 ).split()
 PLANS = ("free", "basic", "gold", "platinum")
+SEGMENT = {
+    "match": "all",
+    "conditions": [
+        {"kind": "tag", "op": "has", "value": "vip"},
+        {"kind": "last_inbound", "op": "within_days", "value": 30},
+    ],
+}
 CONTACT_COLUMNS = (
     "id wa_id profile_name display_name fields tags opted_out last_inbound_at created_at updated_at".split()
 )
@@ -107,12 +115,36 @@ def seed(url: str, count: int) -> None:
         conn.execute("SET session_replication_role = DEFAULT")
         for _name, definition in indexes:
             conn.execute(definition)
+        _groups(conn, now)
         for table in ("users", "contacts", "conversations"):
             conn.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
             )
         conn.execute("VACUUM ANALYZE")
         _prewarm(conn)
+
+
+def _groups(conn, now: datetime) -> None:
+    """A static group of every 20th contact (5%), one of 20 old contacts, and a segment "tag vip,
+    wrote within 30 days"."""
+    conn.execute(
+        "INSERT INTO contact_groups (id, name, kind, query, created_at, updated_at) VALUES "
+        "(1, 'Fair visitors', 'static', NULL, %s, %s), (2, 'Recent VIPs', 'dynamic', %s, %s, %s), "
+        "(3, 'Jury', 'static', NULL, %s, %s)",
+        (now, now, json.dumps(SEGMENT), now, now, now, now),
+    )
+    # The jury: 20 of the oldest contacts, so the newest-first list must look far for them.
+    conn.execute(
+        "INSERT INTO contact_group_members (group_id, contact_id, added_at) "
+        "SELECT 3, id, %s FROM contacts ORDER BY id LIMIT 20",
+        (now,),
+    )
+    conn.execute(
+        "INSERT INTO contact_group_members (group_id, contact_id, added_at) "
+        "SELECT 1, id, %s FROM contacts WHERE id %% 20 = 0",
+        (now,),
+    )
+    conn.execute("SELECT setval(pg_get_serial_sequence('contact_groups', 'id'), 3)")
 
 
 def pages(client, url: str) -> dict[str, list[str]]:
@@ -141,6 +173,10 @@ def pages(client, url: str) -> dict[str, list[str]]:
         "filter: seen in 7 days": ["/contacts/?seen_days=7"],
         "filter: open conversation": ["/contacts/?open=1"],
         "filter: tag + field + seen": ["/contacts/?tag=vip&field=city&value=Lisbon&seen_days=90"],
+        "filter: in a group (5%)": ["/contacts/?group=1"],
+        "filter: in a small, old group": ["/contacts/?group=3"],
+        "filter: in a segment": ["/contacts/?group=2"],
+        "full page: groups list + counts": [("/contacts/groups", {})],
         "page 41 by cursor (tag filter)": [deep],
         "page 1,500 by cursor (no filter)": [f"/contacts/?after={_id_at_depth(url, 1500 * 50)}"],
     }
@@ -150,15 +186,17 @@ def _deep_cursor(client, path: str, page: int) -> str:
     """Follow "Next page" `page - 1` times, as a person would, and return that page's URL."""
     for _ in range(page - 1):
         html = client.get(path).get_data(as_text=True)
-        path = re.search(r'class="next" href="([^"]+)"', html).group(1).replace("&amp;", "&")
+        found = re.search(r'class="next" href="([^"]+)"', html)
+        if found is None:  # a short run (--contacts) has fewer pages: the last one will do
+            break
+        path = found.group(1).replace("&amp;", "&")
     return path
 
 
 def _id_at_depth(url: str, depth: int) -> int:
     with psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as conn:
-        return conn.execute(
-            "SELECT id FROM contacts ORDER BY id DESC OFFSET %s LIMIT 1", (depth,)
-        ).fetchone()[0]
+        row = conn.execute("SELECT id FROM contacts ORDER BY id DESC OFFSET %s LIMIT 1", (depth,)).fetchone()
+        return row[0] if row else 1  # a short run (--contacts) is not that deep
 
 
 def timed(client, path: str, headers: dict) -> float:
