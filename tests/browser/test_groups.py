@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 
 from flowapp.extensions import db
 from flowapp.models import utcnow
+from flowapp.services import groups
 from tests import factories
 from tests.browser.test_docs_screenshots import target
 from tests.browser_support import settled
@@ -72,3 +73,20 @@ def test_build_a_segment_with_a_live_count(logged_in_page, live_stack):
     row.locator("a", has_text="Recent VIPs").click()
     expect(page).to_have_url(re.compile(r".*/contacts/\?group=\d+"))
     expect(page.locator("#contact-list tbody tr[data-contact-id]")).to_have_count(2)
+
+
+def test_delete_asks_first_and_refuses_a_group_in_use(logged_in_page, live_stack):
+    """Deleting asks for confirmation; a group a segment uses stays, with why."""
+    with live_stack.app.app_context():
+        fair = groups.create_static("Fair")
+        groups.create_segment("In fair", {"conditions": [{"kind": "group", "op": "in", "value": fair.id}]})
+        db.session.commit()
+    page = logged_in_page
+    page.goto(f"{live_stack.url}/contacts/groups")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator("tr", has_text="Fair").first.locator("button", has_text="Delete").click()
+    expect(page.locator(".notice.error")).to_contain_text("The segment “In fair” refers to it")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator("tr", has_text="In fair").locator("button", has_text="Delete").click()
+    expect(page.locator("tr", has_text="In fair")).to_have_count(0)
+    expect(page.locator("tr[data-group-id]")).to_have_count(1)
