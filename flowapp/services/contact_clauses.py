@@ -5,6 +5,7 @@ PostgreSQL (served by the GIN indexes on tags and fields), json_each/json_extrac
 
 from __future__ import annotations
 
+import math
 import re
 
 from sqlalchemy import exists, func, or_, select, type_coerce
@@ -41,6 +42,8 @@ def _typed(value: str) -> tuple:
         number = int(value) if re.fullmatch(r"-?\d{1,15}", value) else float(value)
     except ValueError:
         number = None
+    if isinstance(number, float) and not math.isfinite(number):
+        number = None  # "nan" and "inf" are text here: NaN is not JSON, and PostgreSQL refuses it
     return (boolean, number)
 
 

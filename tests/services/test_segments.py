@@ -196,3 +196,9 @@ def test_count_and_sample_are_the_databases(people):
     vip = segments.clause(one({"kind": "tag", "op": "has", "value": "vip"}))
     assert segments.count(vip) == 2
     assert [c.id for c in segments.sample(vip, 1)] == [people["dora"]]
+
+
+@pytest.mark.parametrize("text", ["nan", "inf", "-Infinity"])
+def test_text_that_python_reads_as_a_non_finite_number_is_text(people, text):
+    """ "nan" compares as text (PostgreSQL would refuse NaN in JSON): it matches nobody here, no error."""
+    assert matching(one({"kind": "field", "key": "city", "op": "eq", "value": text})) == set()
