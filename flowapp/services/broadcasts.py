@@ -54,7 +54,11 @@ def run(broadcast_id: int) -> dict:
     automation = db.session.get(Automation, broadcast.automation_id)
     broadcast.status = "running"
     db.session.commit()
-    ids = audience_ids(broadcast.audience)
+    try:
+        ids = audience_ids(broadcast.audience)
+    except audiences.AudienceError as exc:  # a group deleted since: nobody, and the broadcast ends
+        log.warning("broadcast %s: audience no longer works: %s", broadcast.id, exc)
+        ids = []
     broadcast.total = len(ids)
     for start in range(0, len(ids), BATCH):
         for contact_id in ids[start : start + BATCH]:

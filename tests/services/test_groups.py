@@ -150,3 +150,14 @@ def test_bulk_add_to_group_and_the_in_a_group_filter(people):
     page = contact_list.list_contacts(contact_list.Filters(group=segment.id))
     assert [row.contact.id for row in page.rows] == [people["out"], people["recent"]]
     assert contact_list.list_contacts(contact_list.Filters(group=999999)).rows == []
+
+
+def test_a_broadcast_whose_group_was_deleted_since_ends_with_nobody(people, redis):
+    """The worker finds the audience's group gone: the broadcast ends done with 0, not a failed job."""
+    group = groups.create_static("Fair")
+    groups.add_contacts(group, [people["recent"]])
+    automation, _ = published({"type": "manual"})
+    broadcast = broadcasts.create(automation, {"groups": [group.id]})
+    groups.delete_group(group)
+    assert broadcasts.run(broadcast.id) == {"started": 0, "skipped": 0, "total": 0}
+    assert broadcast.status == "done"
