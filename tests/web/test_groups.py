@@ -199,3 +199,14 @@ def test_save_filters_as_a_segment_prefills_the_editor(logged_in, people):
     """The contacts page's filters open the editor with the matching conditions."""
     html = logged_in.get("/contacts/groups/segments/new?tag=vip&seen_days=30").get_data(as_text=True)
     assert 'value="vip"' in html and 'value="within_days" selected' in html and 'data-count="1"' in html
+
+
+def test_sample_names_and_condition_values_are_escaped(logged_in, session):
+    """A customer's name in the live count's sample, and a typed value in a row, come back escaped."""
+    factories.make_contact("15550000009", profile_name="<img src=x onerror=alert(1)>", tags=["<b>"])
+    db.session.commit()
+    rows = [("c.0.kind", "tag"), ("c.0.op", "has"), ("c.0.value", "<b>")]
+    html = post(logged_in, "/contacts/groups/segments/count", rows).get_data(as_text=True)
+    assert 'data-count="1"' in html and "&lt;img src=x" in html and "<img" not in html
+    html = post(logged_in, "/contacts/groups/segments/rows", rows).get_data(as_text=True)
+    assert 'value="&lt;b&gt;"' in html and "<b>" not in html
