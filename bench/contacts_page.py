@@ -18,6 +18,8 @@ The data: names from bench.inbox's 50 first and 44 last names; Portuguese and Br
 code; 3% opted out; last inbound spread over a year (a fifth never wrote); a conversation for 60%
 of them, a quarter of those closed. Twenty contacts have a long history for their contact page:
 300 messages and 30 finished automation runs each.
+A static group holds every 20th contact, another 20 of the oldest, and a segment is "tag vip
+and last inbound within 30 days" (the filter "in a group" and the groups list's counts are measured).
 
 Default (the headline): gunicorn -w 4 --threads 4 (docs/deployment.md) serves the seeded database
 with `--workers` RQ workers and the sandbox Graph API, which posts sent, delivered and read status
@@ -78,6 +80,13 @@ CITIES = (
     "Warsaw Athens Zurich Milan"
 ).split()
 PLANS = ("free", "basic", "gold", "platinum")
+SEGMENT = {
+    "match": "all",
+    "conditions": [
+        {"kind": "tag", "op": "has", "value": "vip"},
+        {"kind": "last_inbound", "op": "within_days", "value": 30},
+    ],
+}
 CONTACT_COLUMNS = (
     "id wa_id profile_name display_name fields tags opted_out last_inbound_at created_at updated_at".split()
 )
@@ -183,6 +192,7 @@ def seed(url: str, count: int) -> list[int]:
         conn.execute("SET session_replication_role = DEFAULT")
         for _name, definition in indexes:
             conn.execute(definition)
+        _groups(conn, now)
         for table in SEQUENCED:
             conn.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
@@ -190,6 +200,29 @@ def seed(url: str, count: int) -> list[int]:
         conn.execute("VACUUM ANALYZE")
         _prewarm(conn)
     return [row[1] for row in conversations[-HISTORIES:]]
+
+
+def _groups(conn, now: datetime) -> None:
+    """A static group of every 20th contact (5%), one of 20 old contacts, and a segment "tag vip,
+    wrote within 30 days"."""
+    conn.execute(
+        "INSERT INTO contact_groups (id, name, kind, query, created_at, updated_at) VALUES "
+        "(1, 'Fair visitors', 'static', NULL, %s, %s), (2, 'Recent VIPs', 'dynamic', %s, %s, %s), "
+        "(3, 'Jury', 'static', NULL, %s, %s)",
+        (now, now, json.dumps(SEGMENT), now, now, now, now),
+    )
+    # The jury: 20 of the oldest contacts, so the newest-first list must look far for them.
+    conn.execute(
+        "INSERT INTO contact_group_members (group_id, contact_id, added_at) "
+        "SELECT 3, id, %s FROM contacts ORDER BY id LIMIT 20",
+        (now,),
+    )
+    conn.execute(
+        "INSERT INTO contact_group_members (group_id, contact_id, added_at) "
+        "SELECT 1, id, %s FROM contacts WHERE id %% 20 = 0",
+        (now,),
+    )
+    conn.execute("SELECT setval(pg_get_serial_sequence('contact_groups', 'id'), 3)")
 
 
 def pages(get, url: str, histories: list[int]) -> dict[str, list]:
@@ -219,6 +252,10 @@ def pages(get, url: str, histories: list[int]) -> dict[str, list]:
         "filter: seen in 7 days": ["/contacts/?seen_days=7"],
         "filter: open conversation": ["/contacts/?open=1"],
         "filter: tag + field + seen": ["/contacts/?tag=vip&field=city&value=Lisbon&seen_days=90"],
+        "filter: in a group (5%)": ["/contacts/?group=1"],
+        "filter: in a small, old group": ["/contacts/?group=3"],
+        "filter: in a segment": ["/contacts/?group=2"],
+        "full page: groups list + counts": [("/contacts/groups", {})],
         "page 41 by cursor (tag filter)": [deep],
         "page 1,500 by cursor (no filter)": [f"/contacts/?after={_id_at_depth(url, 1500 * 50)}"],
         "contact page (full, 300 messages)": [(f"/contacts/{c}", {}) for c in histories],

@@ -38,6 +38,12 @@ AUDIENCE = {
     "properties": {
         "tags": {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 64}},
         "fields": {"type": "object", "propertyNames": FIELD_NAME, "additionalProperties": {"type": "string"}},
+        # Contact groups and segments by id: a contact in any of them (then ANDed with tags and fields).
+        "groups": {
+            "type": "array",
+            "maxItems": 20,
+            "items": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+        },
     },
 }
 TIME_OF_DAY = {
@@ -115,7 +121,8 @@ def _field(path: list) -> str:
 def validate_trigger(trigger: object, known: dict | None = None) -> list[Issue]:
     """Problems in a trigger, each naming its field ("trigger.keywords[1]"); [] when it is valid.
 
-    With `known={"fields": {...}}`, a date_field trigger on an unknown contact field is a warning.
+    With `known={"fields": {...}}`, a date_field trigger on an unknown contact field is a warning;
+    with `known={"groups": {...}}` (ids), an audience naming a group that does not exist is an error.
     """
     if not isinstance(trigger, dict):
         return [error(None, "trigger", "a trigger is required (an object with a type)")]
@@ -140,11 +147,21 @@ def _semantic_issues(kind: str, trigger: dict, known: dict) -> list[Issue]:
                 issues.append(error(None, f"trigger.keywords[{index}]", problem))
     elif kind == "schedule":
         issues += _schedule_issues(trigger)
+    if kind in ("schedule", "manual") and "groups" in known:
+        issues += _group_issues(trigger.get("audience") or {}, known["groups"])
     elif kind == "date_field" and "fields" in known:
         name = trigger["field"]
         if name not in BUILTIN_DATE_FIELDS and name not in known["fields"]:
             issues.append(warning(None, "trigger.field", f"no contact field named {name!r}"))
     return issues
+
+
+def _group_issues(audience: dict, groups) -> list[Issue]:
+    return [
+        error(None, f"trigger.audience.groups[{index}]", f"no contact group with id {group_id}")
+        for index, group_id in enumerate(audience.get("groups") or [])
+        if group_id not in groups
+    ]
 
 
 def _schedule_issues(trigger: dict) -> list[Issue]:

@@ -20,6 +20,7 @@ from flowapp.models import (
     AutomationRun,
     AutomationVersion,
     Contact,
+    ContactGroup,
     MessageTemplate,
     User,
     utcnow,
@@ -79,7 +80,8 @@ BUILTIN_FIELDS = frozenset({"name", "birthday"})  # every contact has these
 
 def known_references() -> dict:
     """What graphs may refer to: templates (with parameter counts), contact fields (declared ones
-    with their types, for Update contact's literal values), automations."""
+    with their types, for Update contact's literal values), automations and contact groups (the
+    audience of a schedule or manual trigger)."""
     templates = {
         (t.name, t.language): t.parameters for t in db.session.scalars(select(MessageTemplate)) if t.approved
     }
@@ -89,7 +91,14 @@ def known_references() -> dict:
     field_types = contact_fields.declared()
     fields.update(field_types)
     automations = set(db.session.scalars(select(Automation.id)))
-    return {"templates": templates, "fields": fields, "automations": automations, "field_types": field_types}
+    groups = set(db.session.scalars(select(ContactGroup.id)))
+    return {
+        "templates": templates,
+        "fields": fields,
+        "automations": automations,
+        "field_types": field_types,
+        "groups": groups,
+    }
 
 
 def checkable(known: dict) -> dict:

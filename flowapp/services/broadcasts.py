@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select
-
 from flowapp import work
 from flowapp.extensions import db
-from flowapp.models import Automation, Broadcast, Contact, User, utcnow
+from flowapp.models import Automation, Broadcast, User, utcnow
+from flowapp.services import audiences
 
 log = logging.getLogger("flowapp.automations")
 
@@ -20,21 +19,9 @@ BATCH = 200
 
 
 def audience_ids(audience: dict) -> list[int]:
-    """Contacts matching {"contact_ids": [...]} or {"tags": [...], "fields": {...}} (all must hold).
-    Opted-out contacts are never in an audience, even when named by id."""
-    query = select(Contact).where(Contact.opted_out.is_(False)).order_by(Contact.id)
-    if audience.get("contact_ids"):
-        query = query.where(Contact.id.in_([int(i) for i in audience["contact_ids"]]))
-    tags = set(audience.get("tags") or [])
-    fields = audience.get("fields") or {}
-    ids = []
-    for contact in db.session.scalars(query):
-        if tags and not tags <= set(contact.tags or []):
-            continue
-        if any(str((contact.fields or {}).get(k, "")) != str(v) for k, v in fields.items()):
-            continue
-        ids.append(contact.id)
-    return ids
+    """The contacts of an audience (see services.audiences: contact_ids, groups, tags, fields; all
+    that are given must hold), selected by the database. Opted-out contacts are never in one."""
+    return audiences.ids(audience)
 
 
 def create(automation: Automation, audience: dict, *, user: User | None = None, note: str = "") -> Broadcast:
@@ -67,7 +54,11 @@ def run(broadcast_id: int) -> dict:
     automation = db.session.get(Automation, broadcast.automation_id)
     broadcast.status = "running"
     db.session.commit()
-    ids = audience_ids(broadcast.audience)
+    try:
+        ids = audience_ids(broadcast.audience)
+    except audiences.AudienceError as exc:  # a group deleted since: nobody, and the broadcast ends
+        log.warning("broadcast %s: audience no longer works: %s", broadcast.id, exc)
+        ids = []
     broadcast.total = len(ids)
     for start in range(0, len(ids), BATCH):
         for contact_id in ids[start : start + BATCH]:

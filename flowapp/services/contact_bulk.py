@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from flowapp.extensions import db
-from flowapp.models import Automation, Contact, User, utcnow
-from flowapp.services import broadcasts
+from flowapp.models import Automation, Contact, ContactGroup, User, utcnow
+from flowapp.services import broadcasts, groups
 from flowapp.services.contacts import MAX_TAGS
 
 # A page shows 50; the cap only refuses a forged form that names thousands.
@@ -104,6 +104,29 @@ def start_automation(
     audience = {"contact_ids": [contact.id for contact in contacts]}
     broadcast = broadcasts.create(automation, audience, user=user, note="contacts page")
     return automation, Outcome(broadcast.total, len(contacts) - broadcast.total)
+
+
+def add_to_group(contacts: list[Contact], group_id: int | None) -> tuple[ContactGroup, Outcome]:
+    """Add the contacts to a static group; those already in it are counted as skipped."""
+    group = groups.get(group_id)
+    if group is None or group.kind != "static":
+        raise BulkError("Choose a group (a segment's contacts come from its conditions).")
+    added = groups.add_contacts(group, [contact.id for contact in contacts])
+    return group, Outcome(added, len(contacts) - added)
+
+
+def remove_from_group(contacts: list[Contact], group_id: int | None) -> tuple[ContactGroup, Outcome]:
+    """Take the contacts out of a static group (the contacts themselves stay)."""
+    group = groups.get(group_id)
+    if group is None or group.kind != "static":
+        raise BulkError("Choose a group (a segment's contacts come from its conditions).")
+    removed = groups.remove_contacts(group, [contact.id for contact in contacts])
+    return group, Outcome(removed, len(contacts) - removed)
+
+
+def static_groups() -> list[tuple[int, str]]:
+    """(id, name) of the static groups contacts can be added to, by name."""
+    return [(group.id, group.name) for group in groups.all_groups() if group.kind == "static"]
 
 
 def published_automations() -> list[tuple[int, str]]:

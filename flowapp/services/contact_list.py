@@ -12,14 +12,15 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import phonenumbers
-from sqlalchemy import Text, and_, cast, exists, func, or_, select, type_coerce
+from sqlalchemy import Text, and_, cast, exists, false, func, or_, select, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
 
 from flowapp.extensions import db
-from flowapp.models import Contact, Conversation, utcnow
+from flowapp.models import Contact, ContactGroup, Conversation, utcnow
+from flowapp.services import segments
+from flowapp.services.contact_clauses import FIELD_NAME, field_equals, has_tag, postgresql
 
 PAGE_SIZE = 50
-FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 
 
 @dataclass(frozen=True)
@@ -33,12 +34,21 @@ class Filters:
     opted_out: str = ""  # "yes", "no" or "" for both
     seen_days: int | None = None
     open_conversation: bool = False
+    group: int | None = None  # a static group's or a segment's id
     after: int | None = None
 
     @property
     def narrowed(self) -> bool:
         """Whether anything but the cursor narrows the list."""
-        narrowing = (self.q, self.tag, self.field, self.opted_out, self.seen_days, self.open_conversation)
+        narrowing = (
+            self.q,
+            self.tag,
+            self.field,
+            self.opted_out,
+            self.seen_days,
+            self.open_conversation,
+            self.group,
+        )
         return any(narrowing)
 
 
@@ -80,7 +90,18 @@ def narrow(query, filters: Filters):
         query = query.where(Contact.last_inbound_at >= utcnow() - timedelta(days=filters.seen_days))
     if filters.open_conversation:
         query = query.where(Conversation.status != "closed")
+    if filters.group:
+        query = query.where(in_group(filters.group))
     return query
+
+
+def in_group(group_id: int):
+    """Contacts in the group or segment (none when it does not exist or its query no longer works)."""
+    group = db.session.get(ContactGroup, group_id) if 0 < group_id < 2**31 else None
+    try:
+        return segments.group_clause(group) if group else false()
+    except segments.SegmentError:
+        return false()
 
 
 def number_digits(q: str) -> str | None:
@@ -111,7 +132,7 @@ def search_clause(q: str):
 
 
 def _field_value_like(pattern: str):
-    if _postgresql():
+    if postgresql():
         # The trigram index on the JSON text finds candidates; jsonb_each_text then checks that the
         # match is in a value and not in a field's name.
         values = func.jsonb_each_text(type_coerce(Contact.fields, JSONB)).table_valued("key", "value")
@@ -119,34 +140,6 @@ def _field_value_like(pattern: str):
         return and_(cast(Contact.fields, Text).ilike(pattern, escape="\\"), in_value)
     values = func.json_each(Contact.fields).table_valued("key", "value")
     return exists(select(1).select_from(values).where(values.c.value.ilike(pattern, escape="\\")))
-
-
-def has_tag(tag: str):
-    """Contacts whose tags hold `tag`: JSONB containment (GIN index) on PostgreSQL."""
-    if _postgresql():
-        return type_coerce(Contact.tags, JSONB).contains([tag])
-    items = func.json_each(Contact.tags).table_valued("value")
-    return exists(select(1).select_from(items).where(items.c.value == tag))
-
-
-def field_equals(name: str, value: str):
-    """Contacts whose custom field `name` is `value`; "42" also matches the number 42, "true" true."""
-    if _postgresql():
-        fields = type_coerce(Contact.fields, JSONB)
-        candidates = [value] + [typed for typed in _typed(value) if typed is not None]
-        return or_(*(fields.contains({name: candidate}) for candidate in candidates))
-    stored = func.json_extract(Contact.fields, f'$."{name}"')
-    return or_(stored == value, *(stored == typed for typed in _typed(value) if typed is not None))
-
-
-def _typed(value: str) -> tuple:
-    """`value` as the JSON number or boolean it may have been stored as."""
-    boolean = {"true": True, "false": False}.get(value.lower())
-    try:
-        number = int(value) if re.fullmatch(r"-?\d{1,15}", value) else float(value)
-    except ValueError:
-        number = None
-    return (boolean, number)
 
 
 def format_number(wa_id: str) -> str:
@@ -164,7 +157,3 @@ def known_tags(limit: int = 200) -> list[str]:
     recent = select(Contact.tags).order_by(Contact.id.desc()).limit(2000)
     tags = {tag for row in db.session.scalars(recent) for tag in row or [] if isinstance(tag, str)}
     return sorted(tags)[:limit]
-
-
-def _postgresql() -> bool:
-    return db.session.get_bind().dialect.name == "postgresql"

@@ -17,7 +17,7 @@ from sqlalchemy.orm import joinedload
 from flowapp import engine
 from flowapp.extensions import db
 from flowapp.models import Automation, AutomationRun, AutomationVersion, Contact, Message, utcnow
-from flowapp.services import broadcasts, settings
+from flowapp.services import audiences, broadcasts, settings
 
 log = logging.getLogger("flowapp.automations")
 
@@ -185,7 +185,11 @@ def fire_schedules(now: datetime | None = None) -> int:
         if due is None:
             continue
         settings.put(key, due.isoformat())
-        broadcasts.create(automation, trigger.get("audience") or {}, note=f"schedule {due.isoformat()}")
+        try:
+            broadcasts.create(automation, trigger.get("audience") or {}, note=f"schedule {due.isoformat()}")
+        except audiences.AudienceError as exc:  # one broken audience must not hold back the others
+            log.warning("schedule of automation %s skipped: %s", automation.id, exc)
+            continue
         fired += 1
     return fired
 

@@ -16,7 +16,7 @@ from werkzeug.datastructures import MultiDict
 
 from flowapp import engine
 from flowapp.engine.triggers import MATCH_MODES
-from flowapp.services import automations, settings
+from flowapp.services import automations, groups, settings
 from flowapp.services.triggers import zone
 from flowapp.web.automations_common import bp, get_automation, json_field
 from flowapp.web.automations_forms import nested
@@ -41,7 +41,10 @@ def _audience(form) -> dict | None:
         for row in rows.values()
         if isinstance(row, dict) and row.get("key", "").strip()
     }
-    audience = {key: value for key, value in (("tags", tags), ("fields", fields)) if value}
+    # A value that is not a number stays as typed, so the trigger's check names it.
+    chosen = [int(v) if v.isdigit() else v for v in form.getlist("a.groups") if v]
+    parts = (("groups", chosen), ("tags", tags), ("fields", fields))
+    audience = {key: value for key, value in parts if value}
     return audience or None
 
 
@@ -116,6 +119,7 @@ def _render(automation, trigger: dict, *, applied=None, status=200):
         kinds=KIND_LABELS,
         modes=MATCH_MODES,
         fields=sorted(known["fields"]),
+        groups=groups.all_groups(),
         applied=applied,
         summary=trigger_summary(trigger),
     ), status

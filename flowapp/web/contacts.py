@@ -14,11 +14,11 @@ from flask_login import current_user
 
 from flowapp import transactions
 from flowapp.extensions import db
-from flowapp.services import audit, contact_bulk, contact_export, contact_list
+from flowapp.services import audit, contact_bulk, contact_export, contact_list, groups
 
 bp = Blueprint("contacts", __name__, url_prefix="/contacts")
 
-FILTER_KEYS = ("q", "tag", "field", "value", "opted_out", "seen_days", "open")
+FILTER_KEYS = ("q", "tag", "field", "value", "opted_out", "seen_days", "open", "group")
 SEEN_CHOICES = (1, 7, 30, 90)
 
 
@@ -82,6 +82,29 @@ def start_automation():
     return _bulk(start)
 
 
+@bp.post("/bulk/add-to-group")
+def add_to_group():
+    """Add the selected contacts to a static group."""
+
+    def add(contacts):
+        group, outcome = contact_bulk.add_to_group(contacts, request.form.get("group_id", type=int))
+        already = f" ({outcome.skipped} already in it)" if outcome.skipped else ""
+        return f"{_count(outcome.changed)} added to “{group.name}”{already}."
+
+    return _bulk(add)
+
+
+@bp.post("/bulk/remove-from-group")
+def remove_from_group():
+    """Take the selected contacts out of the static group the list is filtered by."""
+
+    def remove(contacts):
+        group, outcome = contact_bulk.remove_from_group(contacts, request.form.get("group", type=int))
+        return f"{_count(outcome.changed)} removed from “{group.name}”."
+
+    return _bulk(remove)
+
+
 def _bulk(action):
     """Run `action(contacts)` on the selection; commit and answer the list with its message, or roll
     back and answer the list with why nothing changed."""
@@ -124,6 +147,7 @@ def parse_filters(args) -> contact_list.Filters:
         opted_out=args.get("opted_out") if args.get("opted_out") in ("yes", "no") else "",
         seen_days=seen if seen in SEEN_CHOICES else None,
         open_conversation=args.get("open") == "1",
+        group=args.get("group", type=int),
         after=args.get("after", type=int),
     )
 
@@ -142,9 +166,11 @@ def list_context(args) -> dict:
         else None,
         "tags": contact_list.known_tags(),
         "automations": contact_bulk.published_automations(),
+        "groups": groups.all_groups(),
+        "group": groups.get(filters.group),
         "seen_choices": SEEN_CHOICES,
     }
 
 
-# Registered last: the contact page's and the import's views add their routes to `bp`.
-from flowapp.web import contact_page, contacts_import  # noqa: E402, F401
+# Registered last: the contact page's, the import's and the groups' views add their routes to `bp`.
+from flowapp.web import contact_page, contacts_groups, contacts_import  # noqa: E402, F401

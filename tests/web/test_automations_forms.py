@@ -11,7 +11,7 @@ from werkzeug.datastructures import MultiDict
 
 from flowapp import engine
 from flowapp.extensions import db
-from flowapp.services import automations
+from flowapp.services import automations, groups
 from tests import factories
 
 
@@ -284,3 +284,23 @@ def test_update_contact_says_which_fields_are_typed_and_how(logged_in, token, au
         "Plan is a declared choice field: one of Free, Gold. "
         "A value that does not fit is not stored (the run goes on)."
     ]
+
+
+def test_trigger_audience_picks_groups_and_names_a_missing_one(logged_in, token, automation):
+    """A schedule's audience lists the groups and segments to tick; it applies unchanged, and a
+    group that does not exist (deleted since) is an error of the trigger naming it."""
+    group = groups.create_static("Fair visitors")
+    db.session.commit()
+    trigger = {"type": "schedule", "cron": "0 9 * * 1", "audience": {"groups": [group.id], "tags": ["vip"]}}
+    response = post(
+        logged_in, f"/automations/{automation.id}/trigger/form", token, {"trigger": json.dumps(trigger)}
+    )
+    form = Form(response.get_data(as_text=True), "trigger-form")
+    assert form.unlabelled() == [] and ("a.groups", str(group.id)) in form.fields
+    applied_html = post(logged_in, f"/automations/{automation.id}/trigger/apply", token, form.fields)
+    assert applied(applied_html.get_data(as_text=True))["trigger"] == trigger
+    missing = [("t.type", "manual"), ("a.groups", "999999")]
+    page = post(logged_in, f"/automations/{automation.id}/trigger/check", token, missing).get_data(
+        as_text=True
+    )
+    assert 'data-field="trigger.audience.groups[0]"' in page and "no contact group with id 999999" in page

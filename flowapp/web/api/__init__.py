@@ -75,4 +75,4 @@ def init_app(app) -> None:
 
 
 # The views register themselves on `bp`; imported last because they import `bp` from here.
-from flowapp.web.api import automations, contacts, fields, messages, spec  # noqa: E402, F401
+from flowapp.web.api import automations, contacts, fields, groups, messages, spec  # noqa: E402, F401

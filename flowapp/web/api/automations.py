@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from flowapp.extensions import db
 from flowapp.models import Automation, AutomationRun, Broadcast, Contact
-from flowapp.services import automations, broadcasts, examples, runner, stats
+from flowapp.services import audiences, automations, broadcasts, examples, runner, stats
 from flowapp.services import contacts as contact_service
 from flowapp.web.api import bp
 from flowapp.web.api import serialize as show
@@ -143,7 +143,8 @@ def publish(automation_id: int):
 @bp.post("/automations/<id:automation_id>/execute")
 def execute(automation_id: int):
     """Start the published automation for one contact (contact_id or wa_id: 201 with the run) or for
-    an audience ({"audience": {"contact_ids"|"tags"|"fields"}}: 202 with the broadcast)."""
+    an audience ({"audience": {"contact_ids"|"groups"|"tags"|"fields"}}: 202 with the broadcast;
+    every part given must hold, and "groups" is a union of groups and segments)."""
     automation = _automation(automation_id)
     data = json_body()  # a body that is not JSON is a 400 whatever the automation's state
     if automation.published_version_id is None:
@@ -164,17 +165,18 @@ def execute(automation_id: int):
 
 def _broadcast(automation: Automation, data: dict):
     audience = data["audience"]
-    allowed = {"contact_ids": list, "tags": list, "fields": dict}
+    allowed = {"contact_ids": list, "groups": list, "tags": list, "fields": dict}
     if not audience or any(k not in allowed or not isinstance(v, allowed[k]) for k, v in audience.items()):
-        raise ApiError(
-            400, "invalid_request", "audience takes contact_ids, tags and/or fields.", field="audience"
-        )
-    ids = audience.get("contact_ids") or []
-    if not all(is_id(i) for i in ids):
-        raise ApiError(
-            400, "invalid_request", "contact_ids must be whole numbers.", field="audience.contact_ids"
-        )
-    broadcast = broadcasts.create(automation, audience, user=g.api_user, note="api")
+        message = "audience takes contact_ids, groups, tags and/or fields."
+        raise ApiError(400, "invalid_request", message, field="audience")
+    for key in ("contact_ids", "groups"):
+        if not all(is_id(i) for i in audience.get(key) or []):
+            message = f"{key} must be whole numbers."
+            raise ApiError(400, "invalid_request", message, field=f"audience.{key}")
+    try:
+        broadcast = broadcasts.create(automation, audience, user=g.api_user, note="api")
+    except audiences.AudienceError as exc:
+        raise ApiError(422, "invalid_audience", str(exc), field=f"audience.{exc.field}") from None
     db.session.commit()  # the job that starts the runs is enqueued once this commits
     response = jsonify({"broadcast": show.broadcast(broadcast)})
     response.status_code = 202
