@@ -10,7 +10,7 @@ an audience: flowapp.services.audiences leaves them out.
 
 from __future__ import annotations
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, exists, func, insert, select
 
 from flowapp.extensions import db
 from flowapp.models import Automation, Contact, ContactGroup, GroupMember, User
@@ -122,6 +122,34 @@ def members_clause(group: ContactGroup):
     """The group's contacts as a WHERE clause on Contact: members of a static group, or the contacts a
     segment's query matches (evaluated by the database)."""
     return segments.group_clause(group)
+
+
+def of_contact(contact: Contact, max_segments: int = 100) -> tuple[list[ContactGroup], list[ContactGroup]]:
+    """The static groups the contact is in, and the segments that match them now (one EXISTS query
+    per segment, each on the contact's primary key; at most `max_segments` segments are tried)."""
+    static = list(
+        db.session.scalars(
+            select(ContactGroup)
+            .join(GroupMember, GroupMember.group_id == ContactGroup.id)
+            .where(GroupMember.contact_id == contact.id)
+            .order_by(func.lower(ContactGroup.name))
+        )
+    )
+    candidates = db.session.scalars(
+        select(ContactGroup)
+        .where(ContactGroup.kind == "dynamic")
+        .order_by(func.lower(ContactGroup.name))
+        .limit(max_segments)
+    )
+    matching = []
+    for segment in candidates:
+        try:
+            clause = members_clause(segment)
+        except segments.SegmentError:  # one that refers to a deleted group matches nobody
+            continue
+        if db.session.scalar(select(exists().where(Contact.id == contact.id, clause))):
+            matching.append(segment)
+    return static, matching
 
 
 def count(group: ContactGroup) -> int:

@@ -1,4 +1,4 @@
-"""One contact's page: details (fields, tags, language), opt-out with its history, groups, the
+"""One contact's page: details (fields, tags, language), opt-out with its history, groups and segments, the
 conversation, automation runs and an activity timeline.
 
 Each section is a fragment the page includes and its POST answers (hx-target="this"), so saving the
@@ -12,8 +12,8 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from flowapp.extensions import db
-from flowapp.models import Automation, AutomationRun, Contact, ContactGroup, Conversation, GroupMember, User
-from flowapp.services import consent, contact_fields, contact_timeline, inbox, inbox_edits
+from flowapp.models import Automation, AutomationRun, Contact, Conversation, User
+from flowapp.services import consent, contact_fields, contact_timeline, groups, inbox, inbox_edits
 from flowapp.web.contacts import bp
 
 RECENT_RUNS = 20
@@ -53,10 +53,9 @@ def contact_page(contact_id: int):
     contact = get_contact(contact_id)
     return render_template(
         "contacts/contact.html",
-        **{**details_context(contact), **consent_context(contact)},
+        **{**details_context(contact), **consent_context(contact), **groups_context(contact)},
         conversation=_conversation(contact),
         runs=_recent_runs(contact),
-        groups=_groups(contact),
         timeline=contact_timeline.page(contact),
     )
 
@@ -95,6 +94,23 @@ def set_consent(contact_id: int):
     consent.set_opted_out(contact, wanted == "1", source="agent", user_id=current_user.id)
     db.session.commit()
     return _changed(render_template("contacts/_consent.html", **consent_context(contact)))
+
+
+@bp.post("/<int:contact_id>/groups")
+def change_groups(contact_id: int):
+    """Add the contact to a static group, or take them out of one ("remove" names the group)."""
+    contact = get_contact(contact_id)
+    removing = request.form.get("remove", type=int)
+    group = groups.get(removing or request.form.get("group_id", type=int))
+    if group is None or group.kind != "static":
+        context = groups_context(contact, error="Choose one of the groups (segments fill themselves).")
+        return render_template("contacts/_groups.html", **context), 422
+    if removing:
+        groups.remove_contacts(group, [contact.id])
+    else:
+        groups.add_contacts(group, [contact.id])
+    db.session.commit()
+    return _changed(render_template("contacts/_groups.html", **groups_context(contact)))
 
 
 @bp.get("/<int:contact_id>/timeline")
@@ -152,11 +168,16 @@ def _recent_runs(contact: Contact) -> list[tuple[AutomationRun, str]]:
     return [(run, name) for run, name in db.session.execute(query)]
 
 
-def _groups(contact: Contact) -> list[ContactGroup]:
-    query = (
-        select(ContactGroup)
-        .join(GroupMember, GroupMember.group_id == ContactGroup.id)
-        .where(GroupMember.contact_id == contact.id)
-        .order_by(ContactGroup.name)
-    )
-    return list(db.session.scalars(query))
+def groups_context(contact: Contact, error: str | None = None) -> dict:
+    """The static groups the contact is in (removable), the segments matching them, and the static
+    groups they could be added to."""
+    static, matching = groups.of_contact(contact)
+    joined = {group.id for group in static}
+    addable = [g for g in groups.all_groups() if g.kind == "static" and g.id not in joined]
+    return {
+        "contact": contact,
+        "static_groups": static,
+        "segments": matching,
+        "addable_groups": addable,
+        "groups_error": error,
+    }

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from flowapp.extensions import db
 from flowapp.models import ConsentChange, Contact, ContactGroup, GroupMember, Message, utcnow
-from flowapp.services import contact_fields
+from flowapp.services import contact_fields, groups
 from tests import factories
 from tests.helpers import customer_message, deliver
 from tests.services.test_runner import MENU, publish
@@ -45,12 +45,12 @@ def ana(session, redis):
 def test_the_page_needs_login(client, ana):
     response = client.get(f"/contacts/{ana.id}")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
-    for path in (f"/contacts/{ana.id}", f"/contacts/{ana.id}/consent"):
+    for path in (f"/contacts/{ana.id}", f"/contacts/{ana.id}/consent", f"/contacts/{ana.id}/groups"):
         refused = client.post(path, data={"opted_out": "1"}, headers={"HX-Request": "true"})
         assert refused.status_code == 401
 
 
-@pytest.mark.parametrize("path", ["/contacts/{id}", "/contacts/{id}/consent"])
+@pytest.mark.parametrize("path", ["/contacts/{id}", "/contacts/{id}/consent", "/contacts/{id}/groups"])
 def test_changes_need_the_csrf_token(logged_in, ana, path):
     response = logged_in.post(
         path.format(id=ana.id), data={"opted_out": "1", "display_name": "X"}, headers={"HX-Request": "true"}
@@ -62,7 +62,14 @@ def test_changes_need_the_csrf_token(logged_in, ana, path):
 
 def test_every_section_is_shown_and_customer_text_is_escaped(logged_in, ana):
     html = logged_in.get(f"/contacts/{ana.id}").get_data(as_text=True)
-    for title in ("Details", "Marketing consent", "Groups", "Conversation", "Automation runs", "Activity"):
+    for title in (
+        "Details",
+        "Marketing consent",
+        "Groups and segments",
+        "Conversation",
+        "Automation runs",
+        "Activity",
+    ):
         assert f">{title}</h2>" in html
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "<b>Bold</b>" not in html and "Ana &lt;b&gt;Bold&lt;/b&gt;" in html
@@ -175,3 +182,25 @@ def test_declared_fields_get_typed_inputs_and_a_misfit_is_marked_beside_its_inpu
     assert post(logged_in, f"/contacts/{ana.id}", data).status_code == 200
     db.session.refresh(ana)
     assert ana.fields == {"city": "Porto", "visits": 12, "plan": "Gold"}
+
+
+def test_groups_are_joined_and_left_here_and_matching_segments_are_named(logged_in, ana):
+    fair = db.session.scalar(select(ContactGroup))
+    jury = groups.create_static("Jury")
+    vips = groups.create_segment("VIPs", {"conditions": [{"kind": "tag", "op": "has", "value": "vip"}]})
+    groups.create_segment("Wholesale", {"conditions": [{"kind": "tag", "op": "has", "value": "b2b"}]})
+    db.session.commit()
+    html = logged_in.get(f"/contacts/{ana.id}").get_data(as_text=True)
+    assert f'Matches the segments <a class="label" href="/contacts/?group={vips.id}">VIPs</a></p>' in html
+    assert f'<option value="{jury.id}">Jury</option>' in html and f'<option value="{fair.id}">' not in html
+
+    added = post(logged_in, f"/contacts/{ana.id}/groups", {"group_id": jury.id})
+    assert added.status_code == 200 and added.headers["HX-Trigger"] == "contact-changed"
+    removed = post(logged_in, f"/contacts/{ana.id}/groups", {"remove": fair.id})
+    assert removed.status_code == 200 and 'aria-label="Remove from Jury"' in removed.get_data(as_text=True)
+    members = db.session.scalars(select(GroupMember.group_id).where(GroupMember.contact_id == ana.id)).all()
+    assert members == [jury.id]
+    # A segment fills itself: it cannot be joined by hand.
+    refused = post(logged_in, f"/contacts/{ana.id}/groups", {"group_id": vips.id})
+    assert refused.status_code == 422 and "segments fill themselves" in refused.get_data(as_text=True)
+    assert post(logged_in, f"/contacts/{ana.id}/groups", {"group_id": "x"}).status_code == 422
