@@ -187,3 +187,13 @@ def test_start_automation_refuses_an_unpublished_one(people):
     draft = automations.create("Draft", trigger={"type": "manual"}, graph=LOG_ONLY)
     with pytest.raises(contact_bulk.BulkError):
         contact_bulk.start_automation(contact_bulk.selected([people["ana"]]), draft.id, factories.make_user())
+
+
+def test_known_tags_are_the_newest_contacts_tags_each_once_sorted(session):
+    factories.make_contact("351912000001", tags=["old-only"])
+    factories.make_contact("351912000002", tags=["vip", "b2b"])
+    factories.make_contact("351912000003", tags=["vip", "Açores"])
+    factories.make_contact("351912000004", tags=[])
+    assert contact_list.known_tags() == sorted(["old-only", "vip", "b2b", "Açores"])
+    assert contact_list.known_tags(recent=3) == sorted(["vip", "b2b", "Açores"])
+    assert contact_list.known_tags(limit=2) == sorted(["old-only", "vip", "b2b", "Açores"])[:2]
