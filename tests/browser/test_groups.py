@@ -13,8 +13,7 @@ from flowapp.extensions import db
 from flowapp.models import utcnow
 from flowapp.services import groups
 from tests import factories
-from tests.browser.test_docs_screenshots import target
-from tests.browser_support import settled
+from tests.browser_support import docs_screenshot, settled
 
 pytestmark = pytest.mark.browser
 
@@ -64,7 +63,7 @@ def test_build_a_segment_with_a_live_count(logged_in_page, live_stack):
     expect(count).to_have_text("1")
     page.fill("#c-1-value", "30")
     expect(count).to_have_text("2")
-    page.screenshot(path=str(target("pages", "segment-editor")))
+    docs_screenshot(page, "pages", "segment-editor")
 
     page.click("button:text('Save segment')")
     page.wait_for_url("**/contacts/groups")

@@ -9,8 +9,7 @@ from playwright.sync_api import expect
 
 from flowapp.extensions import db
 from tests import factories
-from tests.browser.test_docs_screenshots import target
-from tests.browser_support import screenshot, settled
+from tests.browser_support import docs_screenshot, screenshot, settled
 
 pytestmark = pytest.mark.browser
 
@@ -41,7 +40,7 @@ def test_a_choice_field_added_in_settings_is_offered_in_the_inbox(logged_in_page
     page.select_option("#field-type", "number")
     page.click("text=Add field")
     screenshot(page, "settings-contact-fields")
-    page.screenshot(path=str(target("pages", "settings-contact-fields")))
+    docs_screenshot(page, "pages", "settings-contact-fields")
 
     page.goto(f"{live_stack.url}/inbox/c/{conversation_id}")
     select = page.locator("#contact-field-plan")
