@@ -42,6 +42,21 @@ def listing() -> list[ContactField]:
     return list(db.session.scalars(select(ContactField).order_by(func.lower(ContactField.label))))
 
 
+def names_in_use(recent: int = 2000, limit: int = 200) -> list[str]:
+    """Field names to suggest: the declared ones (by label), then those the `recent` newest contacts
+    hold, each once (the database unpacks the keys, as contact_list.known_tags does the tags)."""
+    declared_keys = [field.key for field in listing()]
+    newest = select(Contact.fields).order_by(Contact.id.desc()).limit(recent).subquery()
+    if db.session.get_bind().dialect.name == "postgresql":
+        keys = func.jsonb_each(type_coerce(newest.c.fields, JSONB)).table_valued("key", "value")
+    else:
+        keys = func.json_each(newest.c.fields).table_valued("key", "value")
+    name = keys.c.key
+    query = select(name).select_from(newest).join(keys, true()).distinct().order_by(name).limit(limit)
+    used = [key for key in db.session.scalars(query) if key not in declared_keys]
+    return declared_keys + used
+
+
 def get(field_id: int) -> ContactField | None:
     """One declared field, or None."""
     return db.session.get(ContactField, field_id)

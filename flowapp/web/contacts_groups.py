@@ -13,7 +13,7 @@ from flask import abort, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from flowapp.extensions import db
-from flowapp.services import groups, segments
+from flowapp.services import contact_fields, groups, segments
 from flowapp.web import segment_form
 from flowapp.web.contacts import bp
 
@@ -139,6 +139,8 @@ def _rows_context(query: dict, segment_id: int | None = None, error=None) -> dic
         "op_labels": segment_form.OP_LABELS,
         "ops": segment_form.ops,
         "others": others,
+        # Offered while typing a field's name: the declared fields first, then names in use.
+        "field_names": contact_fields.names_in_use(),
         "row_error": error.index if error is not None and error.field == "query" else None,
         "error": error,
     }

@@ -11,6 +11,7 @@ from flowapp.extensions import db
 from flowapp.models import AutomationLog, Contact, ContactField
 from flowapp.services import automations, contact_fields, contacts, inbox_edits, run_effects, runner
 from flowapp.services.inbox import InboxError
+from tests import factories
 from tests.web.test_api import api  # noqa: F401  (fixture)
 
 DECLARED = [
@@ -333,3 +334,12 @@ def test_the_host_checks_again_what_the_engine_asks_to_store(declared):
     assert contact.fields == {"age": 3, "city": "Lima", "plan": "Silver"}
     logs = db.session.scalars(select(AutomationLog).where(AutomationLog.event == "field_refused")).all()
     assert [log.detail["field"] for log in logs] == ["age"]
+
+
+def test_names_in_use_suggest_declared_fields_first_then_the_newest_contacts_keys(session):
+    factories.make_contact("351912000001", fields={"old_key": "x"})
+    factories.make_contact("351912000002", fields={"city": "Porto", "plan": "gold"})
+    contact_fields.create({"key": "visits", "label": "Visits", "type": "number"})
+    contact_fields.create({"key": "plan", "label": "A plan", "type": "text"})
+    assert contact_fields.names_in_use() == ["plan", "visits", "city", "old_key"]
+    assert contact_fields.names_in_use(recent=1) == ["plan", "visits", "city"]
