@@ -6,17 +6,20 @@ tag, or had opted out already, is not counted.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from sqlalchemy import select
 
 from flowapp.extensions import db
 from flowapp.models import Automation, Contact, ContactGroup, User, utcnow
-from flowapp.services import broadcasts, groups
+from flowapp.services import broadcasts, contact_list, groups
 from flowapp.services.contacts import MAX_TAGS
 
 # A page shows 50; the cap only refuses a forged form that names thousands.
 MAX_SELECTED = 500
+# "Select all that match": more than this is a job for a segment used as an audience.
+MAX_MATCHING = 5000
 
 
 class BulkError(ValueError):
@@ -36,6 +39,21 @@ def selected(ids: list[int]) -> list[Contact]:
     if len(ids) > MAX_SELECTED:
         raise BulkError(f"Select at most {MAX_SELECTED} contacts at once.")
     query = select(Contact).where(Contact.id.in_(set(ids))).order_by(Contact.id.desc())
+    return list(db.session.scalars(query))
+
+
+def matching(filters) -> list[Contact]:
+    """Every contact the list's filters match, all pages ("select all that match"), newest first.
+    Raises BulkError past MAX_MATCHING: the change would be one long request."""
+    ids = contact_list.matching_ids(dataclasses.replace(filters, after=None), MAX_MATCHING + 1)
+    if len(ids) > MAX_MATCHING:
+        raise BulkError(
+            f"These filters match more than {MAX_MATCHING:,} contacts: narrow them, or save them as a "
+            "segment and use it as an audience."
+        )
+    if not ids:
+        raise BulkError("No contact matches these filters.")
+    query = select(Contact).where(Contact.id.in_(ids)).order_by(Contact.id.desc())
     return list(db.session.scalars(query))
 
 

@@ -76,6 +76,20 @@ def list_contacts(filters: Filters) -> Page:
     return Page(rows, rows[-1].contact.id if more else None)
 
 
+def matching_ids(filters: Filters, limit: int) -> list[int]:
+    """The ids of every contact `filters` match (all pages, the cursor ignored), newest first, at
+    most `limit` of them."""
+    query = select(Contact.id).outerjoin(Conversation, Conversation.contact_id == Contact.id)
+    query = narrow(query, filters).order_by(Contact.id.desc()).limit(limit)
+    return list(db.session.scalars(query))
+
+
+def count(filters: Filters) -> int:
+    """How many contacts `filters` match (all pages)."""
+    query = narrow(select(Contact.id).outerjoin(Conversation, Conversation.contact_id == Contact.id), filters)
+    return db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+
+
 def narrow(query, filters: Filters):
     """`query` (contacts outer-joined to their conversation) limited to what `filters` ask for."""
     if filters.q:

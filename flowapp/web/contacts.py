@@ -105,12 +105,23 @@ def remove_from_group():
     return _bulk(remove)
 
 
+@bp.get("/matching")
+def matching():
+    """ "Select all that match": how many contacts the filters match, as the selection's banner."""
+    found = contact_list.count(dataclasses.replace(parse_filters(request.args), after=None))
+    return render_template("contacts/_select_all.html", found=found, limit=contact_bulk.MAX_MATCHING)
+
+
 def _bulk(action):
     """Run `action(contacts)` on the selection; commit and answer the list with its message, or roll
     back and answer the list with why nothing changed."""
     ids = [int(value) for value in request.form.getlist("ids") if value.isdigit()]
     try:
-        message = action(contact_bulk.selected(ids))
+        if request.form.get("all_matching") == "1":  # every page of the filters, not the ticked rows
+            contacts = contact_bulk.matching(parse_filters(request.form))
+        else:
+            contacts = contact_bulk.selected(ids)
+        message = action(contacts)
     except contact_bulk.BulkError as exc:
         db.session.rollback()
         return _list(error=str(exc)), 422

@@ -169,3 +169,39 @@ def test_bulk_refusals_say_why(logged_in, people, path, data, reason):
     response = post(logged_in, path, data)
     assert response.status_code == 422 and reason in response.get_data(as_text=True)
     assert db.session.scalar(select(Broadcast)) is None
+
+
+def test_select_all_that_match_counts_and_acts_on_every_page(logged_in, session):
+    """60 "shop" contacts (two pages): the banner counts all of them, and a bulk action with
+    all_matching takes every page of the filter and nobody else."""
+    for n in range(60):
+        factories.make_contact(f"3519130{n:05d}", profile_name=f"S{n}", tags=["shop"])
+    other = factories.make_contact("351913999999", profile_name="Other", tags=["b2b"])
+    db.session.commit()
+    page = logged_in.get("/contacts/?tag=shop").get_data(as_text=True)
+    assert 'hx-get="/contacts/matching?tag=shop"' in page
+    banner = logged_in.get("/contacts/matching?tag=shop").get_data(as_text=True)
+    assert "All <strong>60</strong> contacts" in banner and 'name="all_matching" value="1"' in banner
+
+    response = post(
+        logged_in, "/contacts/bulk/add-tag", {"all_matching": "1", "tag": "shop", "bulk_tag": "spring"}
+    )
+    assert "60 contacts tagged." in response.get_data(as_text=True)
+    tagged = db.session.scalars(select(Contact).where(Contact.id != other.id)).all()
+    assert len(tagged) == 60 and all("spring" in c.tags for c in tagged)
+    db.session.refresh(other)
+    assert other.tags == ["b2b"]
+
+
+def test_select_all_that_match_refuses_more_than_its_limit(logged_in, session, monkeypatch):
+    from flowapp.services import contact_bulk
+
+    monkeypatch.setattr(contact_bulk, "MAX_MATCHING", 5)
+    for n in range(6):
+        factories.make_contact(f"3519140{n:05d}", tags=["shop"])
+    db.session.commit()
+    banner = logged_in.get("/contacts/matching?tag=shop").get_data(as_text=True)
+    assert "match 6 contacts; a bulk action takes at most 5" in banner and "all_matching" not in banner
+    response = post(logged_in, "/contacts/bulk/opt-out", {"all_matching": "1", "tag": "shop"})
+    assert response.status_code == 422 and "more than 5 contacts" in response.get_data(as_text=True)
+    assert not any(c.opted_out for c in db.session.scalars(select(Contact)))
