@@ -10,8 +10,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from flowapp.models.base import Base, UTCDateTime, utcnow
 
 # keyword: the customer wrote STOP/START; agent: the inbox's contact panel; api: the JSON API;
-# import: a CSV import; automation: an "update contact" node.
-CONSENT_SOURCES = ("keyword", "agent", "api", "import", "automation")
+# import: a CSV import; automation: an "update contact" node; whatsapp: Meta refused a message because
+# the customer stopped the business's marketing messages in WhatsApp (error 131050).
+CONSENT_SOURCES = ("keyword", "agent", "api", "import", "automation", "whatsapp")
 
 
 class ConsentChange(Base):

@@ -157,6 +157,22 @@ def history(contact: Contact, limit: int = 20) -> list[tuple[ConsentChange, str 
     return [(change, name) for change, name in db.session.execute(query)]
 
 
+def stopped_marketing(wa_ids: list[str]) -> int:
+    """Opt out the customers Meta says stopped this business's marketing messages (error 131050),
+    each locked as its own events are, with the reason in their history (flushed). Returns how many
+    changed; a number unknown here, or already opted out, changes nothing."""
+    changed = 0
+    for wa_id in sorted(set(wa_ids)):
+        contact_id = db.session.scalar(select(Contact.id).where(Contact.wa_id == wa_id))
+        if contact_id is None:
+            continue
+        contact = db.session.get(Contact, contact_id, with_for_update=True, populate_existing=True)
+        reason = "WhatsApp: the customer stopped marketing messages (131050)"
+        if set_opted_out(contact, True, source="whatsapp", text=reason) is not None:
+            changed += 1
+    return changed
+
+
 def parse_keywords(raw: str) -> list[str]:
     """Keywords from a Settings textarea: one per line or comma separated, blanks and repeats dropped."""
     seen, words = set(), []

@@ -43,7 +43,7 @@ from flowapp.models import Contact, Conversation, Message, OutboxEntry, utcnow
 from flowapp.services import graph, outbox, statuses
 from flowapp.services.outbound import WINDOW, outside_window_reason
 from flowapp.services.ratelimit import RateLimiter
-from flowapp.whatsapp.errors import Disposition, GraphError
+from flowapp.whatsapp.errors import STOPPED_MARKETING, Disposition, GraphError
 
 log = logging.getLogger("flowapp.whatsapp.sending")
 
@@ -303,8 +303,20 @@ def _fail(message_id, code, title, reason, report, attempts=None, details=None) 
         values["send_attempts"] = attempts
     db.session.execute(update(Message).where(Message.id == message_id).values(**values))
     db.session.execute(delete(OutboxEntry).where(OutboxEntry.message_id == message_id))
+    if code == STOPPED_MARKETING:  # the customer stopped marketing messages: opt them out, after commit
+        work.after_commit(work.Work("stopped_marketing", ([_recipient(message_id)],)))
     report.failed += 1
     log.warning("message %s failed for good: %s %s", message_id, code, title)
+
+
+def _recipient(message_id: int) -> str:
+    query = (
+        select(Contact.wa_id)
+        .join(Conversation, Conversation.contact_id == Contact.id)
+        .join(Message, Message.conversation_id == Conversation.id)
+        .where(Message.id == message_id)
+    )
+    return db.session.scalar(query) or ""
 
 
 def mark_sent(message: Message, wamid: str, sent_at: datetime | None = None) -> None:

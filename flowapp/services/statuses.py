@@ -19,9 +19,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.dialects import postgresql
 
+from flowapp import work
 from flowapp.extensions import db
 from flowapp.models import STATUS_ORDER, Message, OutboxEntry, StatusEvent, WebhookEvent, utcnow
 from flowapp.services.upsert import DIALECT_INSERT
+from flowapp.whatsapp.errors import STOPPED_MARKETING
 from flowapp.whatsapp.parsing import StatusUpdate
 
 log = logging.getLogger("flowapp.whatsapp.statuses")
@@ -60,7 +62,22 @@ def apply_batch(updates: list[StatusUpdate], event_ids: list[int]) -> int:
         message = _adopt_orphan(update_)
         if message is None:
             log.info("status %s for unknown %s kept until the message appears", update_.status, update_.wamid)
+    _stopped_marketing(unique)
     return new
+
+
+def _stopped_marketing(updates: list[StatusUpdate]) -> None:
+    """A failed status with error 131050: the customer stopped marketing messages in WhatsApp. Their
+    opt-out is a job after this commit, not a contact lock taken while the batch holds messages."""
+    wa_ids = {
+        update_.recipient_id
+        for update_ in updates
+        if update_.status == "failed"
+        and update_.recipient_id
+        and any(error.code == STOPPED_MARKETING for error in update_.errors)
+    }
+    if wa_ids:
+        work.after_commit(work.Work("stopped_marketing", (sorted(wa_ids),)))
 
 
 def _first_of_each(updates: list[StatusUpdate]) -> list[StatusUpdate]:

@@ -13,6 +13,10 @@ import json
 from collections.abc import Mapping
 from enum import StrEnum
 
+# The customer stopped this business's marketing messages in WhatsApp: a marketing template to them
+# fails with it, and Flowapp opts them out (services.consent.stopped_marketing).
+STOPPED_MARKETING = 131050
+
 
 class Disposition(StrEnum):
     """What the sender should do with a failed message."""

@@ -3,11 +3,11 @@
 import pytest
 from sqlalchemy import select
 
-from flowapp.extensions import db
+from flowapp.extensions import db, get_queue
 from flowapp.models import AutomationRun, ConsentChange, Contact, Conversation, Message
 from flowapp.services import consent
 from tests import factories
-from tests.helpers import customer_message
+from tests.helpers import customer_message, status_payload
 from tests.helpers import deliver as pipeline_deliver
 from tests.services.test_runner import MENU, publish
 
@@ -183,3 +183,68 @@ def test_stop_works_while_a_person_has_taken_over(menu):
     db.session.commit()
     deliver("stop")
     assert contact().opted_out and outgoing() == [(consent.DEFAULT_OPT_OUT_REPLY, "system")]
+
+
+# -- Meta's error 131050: the customer stopped marketing messages in WhatsApp ---------------------
+
+
+STOPPED = [
+    {
+        "code": 131050,
+        "title": "User has stopped marketing messages",
+        "message": "User has stopped marketing messages",
+        "error_data": {"details": "The user has opted out of marketing messages."},
+    }
+]
+
+
+def _run_queued_opt_outs() -> list:
+    """Perform the queued stopped_marketing jobs as a worker would; their results."""
+    queue = get_queue("default")
+    jobs = [queue.fetch_job(job_id) for job_id in queue.job_ids]
+    return [job.perform() for job in jobs if job.func_name.endswith("stopped_marketing")]
+
+
+def test_a_failed_status_with_131050_opts_the_customer_out_after_the_batch(session, redis):
+    contact = factories.make_contact("15551230077")
+    conversation = factories.make_conversation(contact)
+    db.session.add(
+        Message(conversation=conversation, direction="out", type="template", status="sent", wamid="wamid.MKT")
+    )
+    db.session.commit()
+    pipeline_deliver(status_payload("wamid.MKT", "failed", recipient="15551230077", errors=STOPPED))
+    db.session.refresh(contact)
+    assert not contact.opted_out  # not inside the status batch, which holds message locks
+    assert _run_queued_opt_outs() == [1]
+    db.session.refresh(contact)
+    assert contact.opted_out
+    change = db.session.scalar(select(ConsentChange).where(ConsentChange.contact_id == contact.id))
+    assert change.source == "whatsapp" and "131050" in change.text
+    assert _run_queued_opt_outs() == [0]  # the same job again (a retry) changes nothing
+
+
+def test_other_failures_opt_nobody_out(session, redis):
+    contact = factories.make_contact("15551230078")
+    conversation = factories.make_conversation(contact)
+    db.session.add(Message(conversation=conversation, direction="out", status="sent", wamid="wamid.X"))
+    db.session.commit()
+    errors = [{"code": 131026, "title": "Message undeliverable", "message": "Message undeliverable"}]
+    pipeline_deliver(status_payload("wamid.X", "failed", recipient="15551230078", errors=errors))
+    assert _run_queued_opt_outs() == []
+    db.session.refresh(contact)
+    assert not contact.opted_out
+
+
+def test_a_send_refused_with_131050_opts_the_customer_out(graph_mock, session, redis):
+    from flowapp.services import delivery
+    from tests.services.test_delivery import contact_conversation, fault, queue_texts
+
+    (message,) = queue_texts(contact_conversation("15551230079"), "our spring offer")
+    fault(graph_mock, code=131050, count=1)
+    delivery.drain()
+    db.session.commit()
+    db.session.refresh(message)
+    assert message.status == "failed" and message.error_code == 131050
+    assert _run_queued_opt_outs() == [1]
+    contact = db.session.scalar(select(Contact).where(Contact.wa_id == "15551230079"))
+    assert contact.opted_out
