@@ -4,7 +4,7 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from tests.browser_support import screenshot
+from tests.browser_support import screenshot, settled
 
 pytestmark = pytest.mark.browser
 
@@ -70,7 +70,9 @@ def test_the_inbox_fits_the_window_beside_the_banner(logged_in_page, live_stack)
     expect(row).to_be_visible(timeout=20_000)
     row.locator("a").click()
     expect(page.locator(".thread-name")).to_have_text("Nuno")
-    assert page.locator(".sandbox-banner").bounding_box()["height"] > 40  # it wrapped
+    # It wrapped (waited for: under load the swap can be measured before the layout settles).
+    page.wait_for_function("document.querySelector('.sandbox-banner').getBoundingClientRect().height > 40")
+    settled(page)
     assert _scroll_and_viewport_heights(page) == (700, 700)
     send = page.locator("#composer button.send").bounding_box()
     assert send["y"] + send["height"] <= 700
