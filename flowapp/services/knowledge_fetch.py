@@ -39,7 +39,8 @@ def fetch_page(url: str, *, allow_private: bool = False) -> tuple[str, str]:
 def _page(response: requests.Response, raw: bytes) -> tuple[str, str]:
     if 300 <= response.status_code < 400:
         target = response.headers.get("Location", "")[:300]
-        raise ExtractError(f"The address redirects (to {target or 'elsewhere'}); add the final address instead.")
+        where = target or "elsewhere"
+        raise ExtractError(f"The address redirects (to {where}); add the final address instead.")
     if response.status_code != 200:
         raise ExtractError(f"The server answered HTTP {response.status_code}.")
     if len(raw) > MAX_PAGE_BYTES:

@@ -14,6 +14,7 @@ from flowapp.web import (
     errors,
     health,
     inbox,
+    knowledge,
     main,
     metrics,
     requests_log,
@@ -30,6 +31,7 @@ NAV_ITEMS = (
     ("automations.index", "Automations", "⤳"),
     ("inbox.index", "Inbox", "✉"),
     ("contacts.index", "Contacts", "☺"),
+    ("knowledge.index", "Knowledge", "❖"),
     ("analytics.index", "Analytics", "▤"),
     ("settings.index", "Settings", "⚙"),
 )
@@ -59,6 +61,7 @@ def register_web(app: Flask) -> None:
         automations,
         inbox,
         contacts,
+        knowledge,
         analytics,
         settings,
         sandbox,

@@ -120,12 +120,14 @@ def test_listing_counts_sources_and_chunks(faq):
 
 def test_pasted_text_is_chunked_and_indexed(kb):
     """A pasted text becomes ready, cut into chunks of at most 800 characters, each in the index."""
-    body = "\n\n".join(f"Paragraph {i}. " + "Customers ask about delivery times often. " * 6 for i in range(12))
+    sentence = "Customers ask about delivery times often. "
+    body = "\n\n".join(f"Paragraph {i}. " + sentence * 6 for i in range(12))
     source = knowledge.add_text(kb, "Long text", body)
     db.session.commit()
     chunks = db.session.scalars(select(KnowledgeChunk).order_by(KnowledgeChunk.position)).all()
     assert source.status == "ready" and source.chunk_count == len(chunks) > 3
-    assert all(len(c.text) <= 800 for c in chunks) and [c.position for c in chunks] == list(range(len(chunks)))
+    assert all(len(c.text) <= 800 for c in chunks)
+    assert [c.position for c in chunks] == list(range(len(chunks)))
     assert index_rows() == len(chunks)
 
 
@@ -262,7 +264,7 @@ def test_accents_and_case_do_not_matter(faq):
 
 
 def test_plural_and_prefix_words_match(faq):
-    """'costs' finds 'cost', 'return' finds 'returns' (a final s is dropped, words of 4+ letters are prefixes)."""
+    """'costs' finds 'cost', 'return' finds 'returns' (a final s dropped; 4+ letters: a prefix)."""
     assert search(faq.id, "shipping costs")[0].source_title == "Shipping"
     assert search(faq.id, "return")[0].source_title == "Returns"
 
@@ -271,8 +273,9 @@ def test_nothing_relevant_gives_no_passages(faq):
     """A question the base cannot answer gives an empty list: the node's `unknown` port."""
     assert search(faq.id, "Do you sell gift cards for birthdays?") == []
     assert search(faq.id, "") == [] and search(faq.id, "the of and") == []
-    assert search(faq.id, "Can I pay with bitcoin on Sundays?", min_score=0.0)[0].source_title == "Opening hours"
-    assert search(faq.id, "Can I pay with bitcoin on Sundays?") == []  # 1 of 4 words: below the threshold
+    bitcoin = "Can I pay with bitcoin on Sundays?"
+    assert search(faq.id, bitcoin, min_score=0.0)[0].source_title == "Opening hours"
+    assert search(faq.id, bitcoin) == []  # 1 of 3 words: below the threshold
 
 
 def test_search_stays_within_its_base_and_limit(faq):
