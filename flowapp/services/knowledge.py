@@ -74,9 +74,11 @@ def delete_source(source: KnowledgeSource) -> None:
     """Delete a source with its chunks. The chunks are deleted by statement, not left to the
     foreign key's cascade, so that SQLite's index triggers run whatever the connection's pragmas."""
     db.session.execute(delete(KnowledgeChunk).where(KnowledgeChunk.source_id == source.id))
+    pending = source.status == "pending"
     db.session.delete(source)
     db.session.flush()
-    get_redis().delete(UPLOAD_KEY.format(source.id))
+    if pending:  # the upload a job would have read; the job then finds no source and stops
+        get_redis().delete(UPLOAD_KEY.format(source.id))
 
 
 def add_text(kb: KnowledgeBase, title: str, text: str, user_id: int | None = None) -> KnowledgeSource:

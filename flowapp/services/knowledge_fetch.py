@@ -6,6 +6,8 @@ resolve to one; redirects are not followed, since a redirect could lead inside a
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import requests
 
 from flowapp import transactions
@@ -24,7 +26,7 @@ def fetch_page(url: str, *, allow_private: bool = False) -> tuple[str, str]:
     if problem:
         raise ExtractError(f"That address cannot be fetched: {problem}.")
     transactions.before_network("fetching a knowledge page")
-    transactions.check_outbound(url)
+    transactions.check_outbound(urlsplit(url).netloc)
     try:
         with requests.get(
             url, timeout=TIMEOUT, allow_redirects=False, stream=True,

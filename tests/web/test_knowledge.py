@@ -229,3 +229,25 @@ def test_the_sidebar_links_to_knowledge(logged_in):
     """Knowledge has its own entry in the sidebar."""
     html = logged_in.get("/automations/").get_data(as_text=True)
     assert 'href="/knowledge/"' in html
+
+
+def test_a_large_file_shows_pending_and_the_table_polls(logged_in, kb, monkeypatch):
+    """A file left to the job shows pending, and the sources fragment polls until it is ready."""
+    from flowapp.jobs.knowledge import index_knowledge_source
+
+    monkeypatch.setattr(knowledge, "INLINE_FILE_BYTES", 10)
+    page = f"/knowledge/{kb.id}"
+    upload = {
+        "csrf_token": token(logged_in, page),
+        "file": (io.BytesIO(b"Gift wrapping is free."), "gifts.txt"),
+    }
+    response = logged_in.post(
+        f"{page}/file", data=upload, content_type="multipart/form-data", follow_redirects=True
+    )
+    assert "is being read" in response.get_data(as_text=True)
+    fragment = logged_in.get(f"{page}/sources", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert 'data-status="pending"' in fragment and 'hx-trigger="every 2s"' in fragment
+    source = db.session.scalar(select(KnowledgeSource).where(KnowledgeSource.title == "gifts.txt"))
+    assert index_knowledge_source(source.id) == "ready"
+    fragment = logged_in.get(f"{page}/sources", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert 'data-status="pending"' not in fragment and "hx-trigger" not in fragment
