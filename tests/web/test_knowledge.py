@@ -33,10 +33,22 @@ def kb(session):
     return kb
 
 
-def test_anonymous_visitors_are_sent_to_the_login(client, kb):
-    """Every page needs a login."""
-    for path in ("/knowledge/", f"/knowledge/{kb.id}", f"/knowledge/{kb.id}/try?q=shipping"):
-        assert client.get(path).status_code in (302, 401), path
+def test_every_route_needs_a_login(app, client, kb):
+    """Logged out, every knowledge route (found, not listed) answers the login, never data."""
+    source = db.session.scalar(select(KnowledgeSource))
+    adapter = app.url_map.bind("localhost")
+    csrf = token(client, "/login")
+    routes = [rule for rule in app.url_map.iter_rules() if rule.endpoint.startswith("knowledge.")]
+    assert len(routes) >= 10
+    for rule in routes:
+        url = adapter.build(rule.endpoint, {"kb_id": kb.id, "source_id": source.id} if rule.arguments else {})
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = client.open(
+                url, method=method, data={"csrf_token": csrf} if method == "POST" else None
+            )
+            assert response.status_code in (302, 401), (method, url, response.status_code)
+            assert "Shipping" not in response.get_data(as_text=True)
+    assert count(KnowledgeSource) == 1 and count(KnowledgeBase) == 1
 
 
 def test_an_admin_creates_a_base_and_adds_pasted_text(logged_in):
