@@ -60,7 +60,8 @@ class KnowledgeChunk(Base):
     kb_id: Mapped[int] = mapped_column(ForeignKey("knowledge_bases.id", ondelete="CASCADE"), index=True)
     position: Mapped[int] = mapped_column(Integer)
     text: Mapped[str] = mapped_column(Text)
-    # The text as search sees it: lower case, accents removed, words separated by single spaces, so
-    # that PostgreSQL's 'simple' parser and SQLite's FTS5 tokenizer find the same words.
+    # The source's title and the text as search sees them: lower case, accents removed, words
+    # separated by single spaces, so PostgreSQL's 'simple' parser and SQLite's FTS5 tokenizer find
+    # the same words.
     search_text: Mapped[str] = mapped_column(Text)
     token_estimate: Mapped[int] = mapped_column(Integer, default=0)

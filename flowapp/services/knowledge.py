@@ -156,13 +156,16 @@ def _store(source: KnowledgeSource, text: str, field: str) -> None:
     if len(text) > MAX_TEXT_CHARS:
         raise KnowledgeError(field, f"The text is longer than {MAX_TEXT_CHARS:,} characters; split it.")
     pieces = knowledge_text.chunk(text)
+    # The source's title is searched with every passage: a passage of "Shipping policy" that never
+    # says "shipping" still answers a question about it.
+    title_words = knowledge_text.search_text(source.title)
     if not pieces:
         raise KnowledgeError(field, "No text was found in it (a scanned PDF holds images, not text).")
     for position, piece in enumerate(pieces):
         db.session.add(
             KnowledgeChunk(
                 source_id=source.id, kb_id=source.kb_id, position=position, text=piece,
-                search_text=knowledge_text.search_text(piece),
+                search_text=f"{title_words} {knowledge_text.search_text(piece)}".strip(),
                 token_estimate=knowledge_text.token_estimate(piece),
             )
         )  # fmt: skip

@@ -362,3 +362,10 @@ def test_postgresql_search_can_use_the_gin_index(faq):
         )
     ).all()
     assert any("ix_knowledge_chunks_search" in line for line in plan), plan
+
+
+def test_the_source_title_is_searched_with_each_passage(kb):
+    """A passage whose text never names the subject is found by its source's title."""
+    knowledge.add_text(kb, "Warranty policy", "Two years on every product. Water damage is excluded.")
+    db.session.commit()
+    assert [p.source_title for p in search(kb.id, "warranty")] == ["Warranty policy"]
