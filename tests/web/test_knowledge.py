@@ -9,7 +9,7 @@ from html import unescape
 import pytest
 from sqlalchemy import func, select
 
-from flowapp.extensions import db
+from flowapp.extensions import db, get_queue
 from flowapp.models import KnowledgeBase, KnowledgeChunk, KnowledgeSource
 from flowapp.services import knowledge
 from tests import factories
@@ -260,6 +260,11 @@ def test_a_large_file_shows_pending_and_the_table_polls(logged_in, kb, monkeypat
     fragment = logged_in.get(f"{page}/sources", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert 'data-status="pending"' in fragment and 'hx-trigger="every 2s"' in fragment
     source = db.session.scalar(select(KnowledgeSource).where(KnowledgeSource.title == "gifts.txt"))
-    assert index_knowledge_source(source.id) == "ready"
+    assert get_queue("default").job_ids == [f"knowledge-source-{source.id}"]
+    assert (
+        get_queue("default").fetch_job(f"knowledge-source-{source.id}").perform() == "ready"
+    )  # a worker's call
+    db.session.expire_all()
+    assert source.status == "ready" and index_knowledge_source(source.id) == "ready"
     fragment = logged_in.get(f"{page}/sources", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert 'data-status="pending"' not in fragment and "hx-trigger" not in fragment
