@@ -25,7 +25,7 @@ from flowapp.web import (
     webhooks,
 )
 from flowapp.web.sessions import SessionInterface
-from flowapp.web.strict_json import StrictJSONProvider, refuse_bad_form_text
+from flowapp.web.strict_json import StrictJSONProvider, raise_body_limit, refuse_bad_form_text
 
 NAV_ITEMS = (
     ("automations.index", "Automations", "⤳"),
@@ -44,6 +44,7 @@ def register_guards(app: Flask) -> None:
         security.SECURITY_HEADERS,
         app.config["SLOW_REQUEST_MS"],
     )
+    app.before_request(raise_body_limit)
     security.init_app(app)
     app.session_interface = SessionInterface()
 
