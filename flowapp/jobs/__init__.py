@@ -42,9 +42,9 @@ def enqueue(
 
 def registry() -> dict[str, Callable]:
     """Every job a `flowapp.work.Work` may name, by name (imported here, on first use)."""
-    from flowapp.jobs import automations, contacts, inbound, inbox, sends, system
+    from flowapp.jobs import automations, contacts, inbound, inbox, knowledge, sends, system
 
-    modules = (automations, contacts, inbound, inbox, sends, system)
+    modules = (automations, contacts, inbound, inbox, knowledge, sends, system)
     return {
         name: value
         for module in modules

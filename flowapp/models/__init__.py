@@ -15,6 +15,13 @@ from flowapp.models.conversation import (
     ConversationRead,
 )
 from flowapp.models.group import GROUP_KINDS, ContactGroup, GroupMember
+from flowapp.models.knowledge import (
+    SOURCE_KINDS,
+    SOURCE_STATUSES,
+    KnowledgeBase,
+    KnowledgeChunk,
+    KnowledgeSource,
+)
 from flowapp.models.message import STATUS_ORDER, Message, StatusEvent
 from flowapp.models.outbox import OutboxEntry
 from flowapp.models.run import (
@@ -58,6 +65,11 @@ __all__ = [
     "Conversation",
     "ConversationRead",
     "JSONType",
+    "KnowledgeBase",
+    "KnowledgeChunk",
+    "KnowledgeSource",
+    "SOURCE_KINDS",
+    "SOURCE_STATUSES",
     "GroupMember",
     "Message",
     "MessageTemplate",

@@ -21,11 +21,17 @@ NAMING_CONVENTION = {
 # Indexes over an expression that the migrations create on PostgreSQL only, and that the models
 # therefore cannot declare (SQLite cannot reflect an expression index, and warns). Alembic's
 # comparisons leave them out: `include_object` below, used by migrations/env.py and the tests.
-PG_ONLY_INDEXES = frozenset({"ix_contacts_fields_trgm"})
+PG_ONLY_INDEXES = frozenset({"ix_contacts_fields_trgm", "ix_knowledge_chunks_search"})
+
+# SQLite's FTS5 table for knowledge search and the shadow tables FTS5 makes for it (…_data, …_idx,
+# …_docsize, …_config): the migration creates them on SQLite only, so the models do not declare them.
+SQLITE_ONLY_TABLE_PREFIX = "knowledge_chunks_fts"
 
 
 def include_object(obj, name, type_, reflected, compare_to) -> bool:
-    """Alembic's filter: everything but the PostgreSQL-only indexes above."""
+    """Alembic's filter: everything but the dialect-only structures above."""
+    if type_ == "table" and name and name.startswith(SQLITE_ONLY_TABLE_PREFIX):
+        return False
     return not (type_ == "index" and name in PG_ONLY_INDEXES)
 
 

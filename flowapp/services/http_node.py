@@ -24,7 +24,7 @@ MAX_RESPONSE_BYTES = 1024 * 1024
 def call(request: dict, *, allow_private: bool = False) -> dict:
     """Perform the request; returns the engine's http_result data {"status", "json", "error"}."""
     url = str(request.get("url", ""))
-    problem = engine.check_url(url, allow_private) or (None if allow_private else _private_target(url))
+    problem = refusal(url, allow_private)
     if problem:
         return {"status": None, "json": None, "error": problem}
     timeout = min(float(request.get("timeout") or 10), MAX_TIMEOUT)
@@ -52,6 +52,12 @@ def call(request: dict, *, allow_private: bool = False) -> dict:
         "json": _json(content),
         "error": None if 200 <= status < 300 else f"HTTP {status}",
     }
+
+
+def refusal(url: str, allow_private: bool = False) -> str | None:
+    """Why `url` may not be called (a bad scheme, a private address literal, or a host name that
+    resolves to one), or None. Also used by knowledge bases to fetch a page once."""
+    return engine.check_url(url, allow_private) or (None if allow_private else _private_target(url))
 
 
 def _json(content: bytes):

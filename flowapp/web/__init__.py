@@ -14,6 +14,7 @@ from flowapp.web import (
     errors,
     health,
     inbox,
+    knowledge,
     main,
     metrics,
     requests_log,
@@ -24,12 +25,13 @@ from flowapp.web import (
     webhooks,
 )
 from flowapp.web.sessions import SessionInterface
-from flowapp.web.strict_json import StrictJSONProvider, refuse_bad_form_text
+from flowapp.web.strict_json import StrictJSONProvider, raise_body_limit, refuse_bad_form_text
 
 NAV_ITEMS = (
     ("automations.index", "Automations", "⤳"),
     ("inbox.index", "Inbox", "✉"),
     ("contacts.index", "Contacts", "☺"),
+    ("knowledge.index", "Knowledge", "❖"),
     ("analytics.index", "Analytics", "▤"),
     ("settings.index", "Settings", "⚙"),
 )
@@ -42,6 +44,7 @@ def register_guards(app: Flask) -> None:
         security.SECURITY_HEADERS,
         app.config["SLOW_REQUEST_MS"],
     )
+    app.before_request(raise_body_limit)
     security.init_app(app)
     app.session_interface = SessionInterface()
 
@@ -59,6 +62,7 @@ def register_web(app: Flask) -> None:
         automations,
         inbox,
         contacts,
+        knowledge,
         analytics,
         settings,
         sandbox,

@@ -129,12 +129,17 @@ def large_body(max_bytes: int):
     return mark
 
 
-def refuse_bad_form_text():
-    """Before every request: form fields and query arguments get the same rule as JSON text, so
-    no form can store what PostgreSQL refuses (NUL) or what no name should hold."""
+def raise_body_limit():
+    """Before every other hook: a view marked with `large_body` gets its limit. It must come before
+    CSRFProtect's hook, which reads the form (and would refuse a large upload with 413 first)."""
     limit = getattr(current_app.view_functions.get(request.endpoint), "max_body", None)
     if limit:
         request.max_content_length = limit
+
+
+def refuse_bad_form_text():
+    """Before every request: form fields and query arguments get the same rule as JSON text, so
+    no form can store what PostgreSQL refuses (NUL) or what no name should hold."""
     # Only form bodies are parsed here: a JSON body (the webhook's, the API's) is read by its view.
     form = request.form if request.mimetype in FORM_TYPES else MultiDict()
     for source, values in (("form", form), ("query", request.args)):
