@@ -191,10 +191,7 @@ def _check(config: dict):
         "missing_as": "missing",
     },
     waits=True,
-    open_risks={
-        "failure": "a failed model call would end the run unnoticed",
-        "incomplete": "a message missing a detail would end the run without asking for it",
-    },
+    open_risks={"failure": "a failed model call would end the run unnoticed"},
     summary=lambda config: "Extract " + (", ".join(f["name"] for f in _fields(config)) or "?"),
     texts=lambda config: [("text", config["text"])] if isinstance(config.get("text"), str) else [],
     check=_check,
