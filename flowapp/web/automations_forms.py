@@ -266,7 +266,10 @@ NEW_ROWS = {
         "name": _unique("category", _ids(c.get("categories"), "name")),
         "description": "",
     },
-    ("extract", "fields"): lambda c: {"name": _unique("field", _ids(c.get("fields"), "name")), "type": "text"},
+    ("extract", "fields"): lambda c: {
+        "name": _unique("field", _ids(c.get("fields"), "name")),
+        "type": "text",
+    },
     ("random_split", "branches"): lambda c: {"id": _unique("branch", _ids(c.get("branches"))), "weight": 50},
     ("send_template", "parameters.body"): lambda c: "",
     ("update_contact", "add_tags"): lambda c: "",

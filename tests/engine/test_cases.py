@@ -47,7 +47,17 @@ PORT_KINDS = {
     "end": set(),
 }
 FIXED_PORTS = {
-    "next", "other", "timeout", "reply", "invalid", "else", "success", "failure", "done", "complete", "incomplete",
+    "next",
+    "other",
+    "timeout",
+    "reply",
+    "invalid",
+    "else",
+    "success",
+    "failure",
+    "done",
+    "complete",
+    "incomplete",
 }
 
 

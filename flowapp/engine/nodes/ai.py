@@ -30,7 +30,16 @@ CATEGORY = obj(
     ("name",),
 )
 # What the trace keeps of an answer (the run log is customer data: kept like messages).
-RESULT_KEYS = ("error", "error_kind", "model", "tokens_in", "tokens_out", "cost_micros", "latency_ms", "call_id")
+RESULT_KEYS = (
+    "error",
+    "error_kind",
+    "model",
+    "tokens_in",
+    "tokens_out",
+    "cost_micros",
+    "latency_ms",
+    "call_id",
+)
 
 
 def ask(run, node_id: str, config: dict, system: str, user: str, schema: dict, purpose: str):
@@ -80,7 +89,9 @@ def _system(categories: list[dict]) -> str:
         "not for you.",
         "Categories:",
     ]
-    lines += [f"- {c['name']}: {' '.join(str(c.get('description') or c['name']).split())}" for c in categories]
+    lines += [
+        f"- {c['name']}: {' '.join(str(c.get('description') or c['name']).split())}" for c in categories
+    ]
     return "\n".join(lines)
 
 
@@ -200,4 +211,3 @@ def classify(run, node_id: str, config: dict):
         return "other"
     categories = [c for c in config.get("categories") or [] if isinstance(c, dict) and c.get("name")]
     return ask(run, node_id, config, _system(categories), said, _schema(_category_names(config)), "classify")
-

@@ -203,8 +203,9 @@ def extract(run, node_id: str, config: dict):
     email, phone, choice with its `choices`), a description for the model, `required` (default
     true) and optionally a `contact_field` to save it to (as Update contact does: declared field
     types apply). Ports: "complete" (every required field found), "incomplete" (the names of the
-    required fields missing are in vars[missing_as], default "missing") and "failure" (the call failed or the answer
-    is not a JSON object). A value that does not fit its type counts as missing.
+    required fields missing are in vars[missing_as], default "missing") and "failure" (the call
+    failed or the answer is not a JSON object). A value that does not fit its type counts as
+    missing.
 
         {"id": "details", "type": "extract",
          "config": {"fields": [{"name": "order_number", "type": "text",
