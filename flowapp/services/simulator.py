@@ -9,7 +9,8 @@ HTTP requests are never made: the transcript shows the request and the person an
 with a JSON body, or failure). AI steps are real: a run waiting for a model call is left "pending"
 for the web layer, which makes the call (services/ai_steps.py, recorded and budgeted like any
 other), commits its record and hands the answer back with `answer_ai`. Waits with a deadline
-(timeouts, delays) can be skipped: the simulator sends the event the scheduler would send, with the wait's token, at the deadline.
+(timeouts, delays) can be skipped: the simulator sends the event the scheduler would send, with
+the wait's token, at the deadline.
 """
 
 from __future__ import annotations
