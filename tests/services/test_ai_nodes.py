@@ -201,3 +201,47 @@ def test_customer_text_cannot_change_the_outcomes(app, session, redis, fake_llm)
     assert all("ignore your instructions" not in text and "- refund" not in text for text in system)
     schema = body["response_format"]["json_schema"]["schema"]
     assert schema["properties"]["category"]["enum"] == ["delivery", "other"]
+
+
+def test_the_trace_shows_prompt_answer_tokens_cost_and_latency(app, logged_in, redis, fake_llm):
+    """A run's trace shows the AI step's system and user messages, the answer and its figures."""
+    priced = {ai_settings.current()["model"]: [2.0, 8.0]}
+    settings.put(
+        ai_settings.PROVIDER_KEY, {**(settings.get(ai_settings.PROVIDER_KEY) or {}), "prices": priced}
+    )
+    automation = publish(triage_graph())
+    say("refund <b>now</b>")
+    work(app, redis, [AI_QUEUE])
+    run = the_run()
+    [call] = db.session.scalars(select(AICall)).all()
+    page = logged_in.get(f"/automations/{automation.id}/runs/{run.id}").get_data(as_text=True)
+    assert '<pre class="step-detail ai-system">You sort a customer' in page
+    assert '<pre class="step-detail ai-user">refund &lt;b&gt;now&lt;/b&gt;</pre>' in page
+    assert "<b>now</b>" not in page
+    assert "{&#34;category&#34;: &#34;refund&#34;, &#34;confidence&#34;: 0.99}" in page
+    cost = f"{call.cost_micros / 1_000_000:.6f}"
+    assert f"tokens {call.tokens_in} in, {call.tokens_out} out" in page and f"cost {cost}" in page
+    assert f"{call.latency_ms} ms" in page and f"call #{call.id}" in page
+
+
+def test_privacy_export_has_the_ai_steps_and_forgetting_keeps_no_text(app, session, redis, fake_llm):
+    """The export carries the prompt and answer (run log); deleting the contact removes them and
+    leaves the call's accounting row (no text in it) unlinked from the run."""
+    from flowapp.models import Contact
+    from flowapp.services import privacy
+
+    publish(triage_graph())
+    say("refund please")
+    work(app, redis, [AI_QUEUE])
+    contact = db.session.scalars(select(Contact)).one()
+    document = privacy.export_contact(contact)
+    [steps] = [run["log"] for run in document["automation_runs"]]
+    events = {step["event"]: step["detail"] for step in steps}
+    assert events["ai"]["messages"][1] == {"role": "user", "content": "refund please"}
+    assert "confidence" in events["ai_answer"]["content"]
+    privacy.forget_contact(contact, "delete")
+    db.session.commit()
+    assert db.session.scalars(select(AutomationLog)).all() == []
+    [call] = db.session.scalars(select(AICall)).all()
+    db.session.refresh(call)
+    assert call.run_id is None and call.status == "ok" and call.error is None
