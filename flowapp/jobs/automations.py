@@ -50,7 +50,7 @@ def perform_http(run_id: int, token: str, request: dict) -> str:
     run = _waiting(run_id, token)
     if run is None or run.state["wait"].get("kind") != "http":
         return "stale"
-    runner.resume_run(run, engine.Event("http_result", result))
+    runner.resume_run(run, engine.Event("http_result", result), message=runner.last_message(run.contact))
     runner.release_held(run.contact)
     db.session.commit()
     return f"{result['status']} {run.status}"
@@ -69,7 +69,7 @@ def perform_ai(run_id: int, token: str, node_id: str, request: dict) -> str:
     run = _waiting(run_id, token)
     if run is None or run.state["wait"].get("kind") != "ai":
         return "stale"
-    runner.resume_run(run, engine.Event("ai_result", result))
+    runner.resume_run(run, engine.Event("ai_result", result), message=runner.last_message(run.contact))
     runner.release_held(run.contact)
     db.session.commit()
     return f"{result['error_kind'] or 'ok'} {run.status}"

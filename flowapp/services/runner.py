@@ -132,6 +132,27 @@ def release_held(contact: Contact) -> int:
     return handed
 
 
+def last_message(contact: Contact) -> Message | None:
+    """The contact's latest message that is not held: what `{{ message.text }}` means for a run
+    resumed by its host (a model's or an HTTP call's result carries no message of its own)."""
+    held = {
+        (detail or {}).get("message_id")
+        for detail in db.session.scalars(
+            select(AutomationLog.detail)
+            .join(AutomationRun, AutomationLog.run_id == AutomationRun.id)
+            .where(AutomationRun.contact_id == contact.id, AutomationLog.event == HELD)
+        )
+    }
+    latest = db.session.scalars(
+        select(Message)
+        .join(Conversation, Message.conversation_id == Conversation.id)
+        .where(Conversation.contact_id == contact.id, Message.direction == "in")
+        .order_by(Message.id.desc())
+        .limit(len(held) + 1)
+    )
+    return next((message for message in latest if message.id not in held), None)
+
+
 def took_reply_detail(message: Message, matched: list[Automation]) -> dict:
     """What the TOOK_REPLY log keeps: the message, and the automations whose triggers also matched."""
     return {

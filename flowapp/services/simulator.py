@@ -195,7 +195,8 @@ def answer_http(
 def answer_ai(redis, session_key: str, result: dict) -> dict:
     """Resume the run waiting for a model call with the call's "ai_result" data."""
     sim = _waiting(redis, session_key, "ai")
-    _resume(sim, engine.Event("ai_result", result), None)
+    # The message the step read stays the message for the nodes after it (an AI step's next one).
+    _resume(sim, engine.Event("ai_result", result), sim.get("message"))
     return _save(redis, session_key, sim)
 
 
@@ -226,7 +227,13 @@ def _resume(sim: dict, event: engine.Event, message: dict | None) -> None:
 def _message(sim: dict, text: str, reply_id: str | None = None) -> dict:
     sim["window_open"] = True  # the customer wrote: the 24-hour window is open
     kind = "interactive" if reply_id else "text"
-    return {"text": text, "type": kind, "reply_id": reply_id, "wamid": f"wamid.sim{len(sim['items'])}"}
+    sim["message"] = {
+        "text": text,
+        "type": kind,
+        "reply_id": reply_id,
+        "wamid": f"wamid.sim{len(sim['items'])}",
+    }
+    return sim["message"]
 
 
 def _now(sim: dict) -> datetime:

@@ -245,3 +245,28 @@ def test_privacy_export_has_the_ai_steps_and_forgetting_keeps_no_text(app, sessi
     [call] = db.session.scalars(select(AICall)).all()
     db.session.refresh(call)
     assert call.run_id is None and call.status == "ok" and call.error is None
+
+
+def test_a_second_ai_step_reads_the_message_the_run_was_handling(app, session, redis, fake_llm):
+    """Classify then Extract: the extract step (after a resume, which carries no message) reads the
+    message that started the run, not one held meanwhile; both calls run on the ai queue."""
+    extract = [
+        {
+            "node": node("details", "extract", {"fields": [{"name": "email", "type": "email"}]}),
+            "edge": edge("refund", "next", "details"),
+        },
+        {
+            "node": node("done", "send_text", {"text": "for {{ vars.email }}"}),
+            "edge": edge("details", "complete", "done"),
+        },
+    ]
+    publish(triage_graph(extract))
+    say("refund to ana@example.com")
+    say("or bob@example.com")  # held while the steps run
+    work(app, redis, [AI_QUEUE])
+    assert outgoing() == ["refund 0.99", "for ana@example.com"]
+    assert [c.node_id for c in db.session.scalars(select(AICall).order_by(AICall.id))] == [
+        "triage",
+        "details",
+    ]
+    assert len(log_of(the_run(), "held_released")) == 1
