@@ -25,7 +25,12 @@ CASES = [
     ("classify", {"categories": [REFUND], "text": "{{ vars.x"}, "text", ""),
     ("extract", {"fields": []}, "fields", "add at least one field"),
     ("extract", {"fields": [{"name": "a", "type": "text"}] * 2}, "fields[1].name", "already used"),
-    ("extract", {"fields": [{"name": f"f{n}", "type": "text"} for n in range(21)]}, "fields", "at most 20 items"),
+    (
+        "extract",
+        {"fields": [{"name": f"f{n}", "type": "text"} for n in range(21)]},
+        "fields",
+        "at most 20 items",
+    ),
     ("extract", {"fields": [{"name": "size", "type": "choice"}]}, "fields[0].choices", "needs its choices"),
     ("extract", {"fields": [{"name": "a", "type": "money"}]}, "fields[0].type", "must be one of"),
     ("extract", {"fields": [{"name": "1a", "type": "text"}]}, "fields[0].name", "is not valid"),
