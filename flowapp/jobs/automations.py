@@ -49,7 +49,7 @@ def perform_http(run_id: int, token: str, request: dict) -> str:
     result = http_node.call(request, allow_private=current_app.config.get("HTTP_ALLOW_PRIVATE", False))
     run = _waiting(run_id, token)
     if run is None or run.state["wait"].get("kind") != "http":
-        return "stale"
+        return _stale(run_id)
     runner.resume_run(run, engine.Event("http_result", result), message=runner.last_message(run.contact))
     runner.release_held(run.contact)
     db.session.commit()
@@ -61,18 +61,29 @@ def perform_ai(run_id: int, token: str, node_id: str, request: dict) -> str:
     record, then resume the run with the "ai_result" and hand it the messages held meanwhile."""
     run = db.session.get(AutomationRun, run_id)
     if run is None or run.status != "waiting" or (run.state.get("wait") or {}).get("token") != token:
-        db.session.rollback()
-        return "stale"  # the run moved on (ended by a person, expired): no call, no cost
+        return _stale(run_id)  # the run moved on (ended by a person, expired): no call, no cost
     automation_id = run.automation_id
     result = ai_steps.call(request, automation_id=automation_id, run_id=run_id, node_id=node_id)
     db.session.commit()  # the call's record, also after a failure: budgets count failed calls
     run = _waiting(run_id, token)
     if run is None or run.state["wait"].get("kind") != "ai":
-        return "stale"
+        return _stale(run_id)
     runner.resume_run(run, engine.Event("ai_result", result), message=runner.last_message(run.contact))
     runner.release_held(run.contact)
     db.session.commit()
     return f"{result['error_kind'] or 'ok'} {run.status}"
+
+
+def _stale(run_id: int) -> str:
+    """The run no longer waits for this call (ended by a person, expired): the messages held behind
+    it go on to the automations now, unless another run of the contact holds them."""
+    db.session.rollback()
+    run = db.session.get(AutomationRun, run_id)
+    if run is not None:
+        runner.lock_contact(run.contact_id)
+        runner.release_held(run.contact)
+    db.session.commit()
+    return "stale"
 
 
 def sweep_deadlines() -> int:

@@ -117,6 +117,8 @@ def release_held(contact: Contact) -> int:
     ).all()
     handed = 0
     for entry in held:
+        if entry.event != HELD:
+            continue  # handed over meanwhile (an automation this loop started released it)
         waiting = waiting_run(contact)
         if waiting is not None and _holds(waiting):
             break

@@ -270,3 +270,23 @@ def test_a_second_ai_step_reads_the_message_the_run_was_handling(app, session, r
         "details",
     ]
     assert len(log_of(the_run(), "held_released")) == 1
+
+
+def test_messages_held_behind_a_run_ended_meanwhile_go_on(app, session, redis, fake_llm):
+    """A person ends the run while its model call waits: the job makes no call for it, and the
+    message held behind it goes to the automations (here it starts the automation again)."""
+    from flowapp.services import runner
+
+    publish(triage_graph())
+    say("refund please")
+    say("parcel where")  # held
+    first = the_run()
+    runner.end_run(first, "ended", "ended by a person")
+    db.session.commit()
+    work(app, redis, [AI_QUEUE])
+    runs = db.session.scalars(select(AutomationRun).order_by(AutomationRun.id)).all()
+    assert len(runs) == 2 and runs[1].trigger["message"]["text"] == "parcel where"
+    # One call: the second run's (the burst worker took its job too); none for the ended run.
+    assert [c.run_id for c in db.session.scalars(select(AICall))] == [runs[1].id]
+    assert outgoing() == ["delivery"]
+    assert log_of(first, "held") == [] and len(log_of(first, "held_released")) == 1
