@@ -107,7 +107,12 @@ def sync_templates() -> None:
 
 
 @click.command("worker")
-@click.option("--queues", "-q", multiple=True, help="Queues to serve (default: all, in priority order).")
+@click.option(
+    "--queues",
+    "-q",
+    multiple=True,
+    help="Queues to serve (default: webhooks, sends, default; the AI steps' queue is ai).",
+)
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 @with_appcontext
 def worker(queues: tuple[str, ...], burst: bool) -> None:

@@ -108,6 +108,8 @@ class Config:
     # How long a worker holds a contact without renewing it; a worker killed mid-event leaves its
     # contact to another worker after this.
     INBOUND_LEASE_SECONDS = 30
+    # Workers `make run` starts for the AI steps' queue ("ai"): how many model calls run at once.
+    AI_WORKERS = 1
     # Seconds a request may spend before its log line is marked slow.
     SLOW_REQUEST_MS = 500
     # Requests per minute per API token (a fixed window in Redis); 0 turns the limit off.
@@ -163,6 +165,7 @@ class Config:
             "INTAKE_GROUP_COMMIT": _env_bool("INTAKE_GROUP_COMMIT", cls.INTAKE_GROUP_COMMIT),
             "INBOUND_PARALLEL": _env_int("INBOUND_PARALLEL", cls.INBOUND_PARALLEL),
             "INBOUND_LEASE_SECONDS": _env_int("INBOUND_LEASE_SECONDS", cls.INBOUND_LEASE_SECONDS),
+            "AI_WORKERS": _env_int("AI_WORKERS", cls.AI_WORKERS),
             "MAX_RUN_AGE_DAYS": _env_int("MAX_RUN_AGE_DAYS", cls.MAX_RUN_AGE_DAYS),
             "HTTP_ALLOW_PRIVATE": _env_bool("HTTP_ALLOW_PRIVATE", cls.HTTP_ALLOW_PRIVATE),
             "API_RATE_LIMIT": _env_int("API_RATE_LIMIT", cls.API_RATE_LIMIT),
@@ -216,7 +219,11 @@ def finalize(config: dict) -> dict:
             f"SEND_RATE must be between 1 and 1000 messages per second, got {config['SEND_RATE']}"
         )
     config["GRAPH_API_VERSION"] = _check_version(config["GRAPH_API_VERSION"])
-    for name, low, high in (("INBOUND_PARALLEL", 1, 256), ("INBOUND_LEASE_SECONDS", 2, 3600)):
+    for name, low, high in (
+        ("INBOUND_PARALLEL", 1, 256),
+        ("INBOUND_LEASE_SECONDS", 2, 3600),
+        ("AI_WORKERS", 0, 64),
+    ):
         if not low <= int(config[name]) <= high:
             raise ConfigError(f"{name} must be between {low} and {high}, got {config[name]}")
     if int(config["API_RATE_LIMIT"]) < 0:

@@ -33,6 +33,12 @@ STOP_TIMEOUT = 15.0
 STOP_ORDER = (("web",), ("worker", "worker-2"), ("scheduler",), ("sandbox", "fake-llm"))
 
 
+def _stage_name(child: str) -> str:
+    """The STOP_ORDER name a child stops with: AI workers ("ai-worker-1", ...) with the workers,
+    before the fake model they call."""
+    return "worker" if child.startswith("ai-worker-") else child
+
+
 def ensure_demo_login() -> str:
     """Create the demo admin when no user exists; return a line telling how to log in."""
     from flowapp.services import users
@@ -102,9 +108,9 @@ class Stack:
     def stop(self) -> None:
         """Stop the children in STOP_ORDER, each stage gone before the next is asked to stop."""
         deadline = time.monotonic() + STOP_TIMEOUT
-        unlisted = tuple(n for n in self.children if not any(n in stage for stage in STOP_ORDER))
+        unlisted = tuple(n for n in self.children if not any(_stage_name(n) in stage for stage in STOP_ORDER))
         for stage in (*STOP_ORDER, unlisted):
-            running = [c for n, c in self.children.items() if n in stage and c.poll() is None]
+            running = [c for n, c in self.children.items() if _stage_name(n) in stage and c.poll() is None]
             for child in running:
                 child.send_signal(signal.SIGTERM)
             for child in running:
@@ -163,6 +169,9 @@ def run_stack(host: str = "127.0.0.1", port: int = 5000) -> int:
         # Two workers: one can send while the other processes what customers wrote.
         stack.spawn("worker", [python, "-m", "flask", "--app", "wsgi", "worker"])
         stack.spawn("worker-2", [python, "-m", "flask", "--app", "wsgi", "worker"])
+        # AI steps' model calls on workers of their own: a slow model never holds the two above.
+        for number in range(1, int(app.config["AI_WORKERS"]) + 1):
+            stack.spawn(f"ai-worker-{number}", [python, "-m", "flask", "--app", "wsgi", "worker", "-q", "ai"])
         stack.spawn("scheduler", [python, "-m", "flask", "--app", "wsgi", "scheduler"])
         if mock_url:
             _spawn_mock(stack, mock_url, app.config["APP_SECRET"], host, port)

@@ -171,6 +171,10 @@ def redis_answered() -> None:
 # - sends: the outbound pipeline;
 # - default: everything else (periodic work, imports, broadcasts).
 QUEUES = ("webhooks", "sends", "default")
+# Model calls (AI steps) take seconds: they have a queue of their own, served by workers of their
+# own (`worker -q ai`, AI_WORKERS under `make run`), never by the workers the queues above need.
+AI_QUEUE = "ai"
+ALL_QUEUES = (*QUEUES, AI_QUEUE)
 
 
 def get_queue(name: str = "default", app: Flask | None = None) -> Queue:

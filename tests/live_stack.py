@@ -1,4 +1,5 @@
-"""A live Flowapp for end-to-end and browser tests: gunicorn, a real RQ worker, the mock Graph API.
+"""A live Flowapp for end-to-end and browser tests: gunicorn, a real RQ worker, a real RQ worker for
+the AI steps' queue, the mock Graph API and the fake model server.
 
 Loaded as a pytest plugin by tests/conftest.py, so every test directory can use `live_stack`.
 
@@ -20,6 +21,7 @@ from flask_migrate import upgrade
 from flowapp import create_app
 from flowapp.extensions import db
 from flowapp.sandbox import MockConfig, MockServer
+from flowapp.sandbox.fake_llm import FakeLLMServer
 from tests import live
 from tests.conftest import TEST_SECRETS, close_app
 
@@ -29,6 +31,7 @@ class Stack:
     url: str
     mock: MockServer
     app: object
+    fake_llm: FakeLLMServer | None
     env: dict
     processes: dict = field(default_factory=dict)
 
@@ -76,7 +79,9 @@ def live_stack(live_database_url, redis_url, redis, tmp_path):
             read_delay=0.4,
         )
     ).start()
+    fake_llm = FakeLLMServer().start()
     env = live.flask_env(
+        AI_BASE_URL=fake_llm.base_url,
         DATABASE_URL=live_database_url,
         REDIS_URL=redis_url,
         GRAPH_API_URL=mock.url,
@@ -93,6 +98,7 @@ def live_stack(live_database_url, redis_url, redis, tmp_path):
             "DATABASE_URL": live_database_url,
             "REDIS_URL": redis_url,
             "GRAPH_API_URL": mock.url,
+            "AI_BASE_URL": fake_llm.base_url,
             "INSTANCE_PATH": str(tmp_path / "instance"),
             "LOG_DIR": str(tmp_path / "logs"),
             "LOG_CONSOLE": False,
@@ -105,7 +111,7 @@ def live_stack(live_database_url, redis_url, redis, tmp_path):
     with app.app_context():
         upgrade(directory=str(app.config["MIGRATIONS_DIR"]))
         db.session.remove()
-    stack = Stack(url=url, mock=mock, app=app, env=env)
+    stack = Stack(url=url, mock=mock, app=app, env=env, fake_llm=fake_llm)
     logs = tmp_path / "logs"
     logs.mkdir(exist_ok=True)
     stack.processes["web"] = live.start(
@@ -127,6 +133,9 @@ def live_stack(live_database_url, redis_url, redis, tmp_path):
     stack.processes["worker"] = live.start(
         [live.python(), "-m", "flask", "--app", "wsgi", "worker"], env, logs / "worker.out"
     )
+    stack.processes["ai-worker"] = live.start(
+        [live.python(), "-m", "flask", "--app", "wsgi", "worker", "-q", "ai"], env, logs / "ai-worker.out"
+    )
     try:
         live.wait_for(
             lambda: requests.get(f"{url}/healthz", timeout=2).status_code == 200, 60, "the web server"
@@ -136,4 +145,5 @@ def live_stack(live_database_url, redis_url, redis, tmp_path):
         for process in stack.processes.values():
             live.stop(process)
         mock.stop()
+        fake_llm.stop()
         close_app(app)

@@ -101,6 +101,8 @@ def test_second_launch_while_running_is_refused(tmp_path):
 def _role(process: psutil.Process) -> str:
     """Which part of the stack a direct child of the launcher is, from its command line."""
     args = " ".join(process.cmdline())
+    if args.endswith("worker -q ai"):
+        return "ai-worker"
     for role in ("gunicorn", "redis-server", "scheduler", "worker", "fake_llm", "sandbox"):
         if role in args:
             return role
@@ -127,14 +129,14 @@ def test_ctrl_c_stops_web_workers_scheduler_then_redis_quietly(tmp_path):
         # test would not see what a dead Redis does to them.
         live.wait_for(
             lambda: (
-                app_log.read_text().count(" serving ") == 2 and "scheduler running" in app_log.read_text()
+                app_log.read_text().count(" serving ") == 3 and "scheduler running" in app_log.read_text()
             ),
             60,
             "the workers and the scheduler",
         )
         children = {p: _role(p) for p in psutil.Process(launcher.pid).children()}
         assert sorted(children.values()) == [
-            "fake_llm", "gunicorn", "redis-server", "sandbox", "scheduler", "worker", "worker"
+            "ai-worker", "fake_llm", "gunicorn", "redis-server", "sandbox", "scheduler", "worker", "worker"
         ]  # fmt: skip
         everything = psutil.Process(launcher.pid).children(recursive=True)
         os.killpg(launcher.pid, signal.SIGINT)  # what a terminal does on Ctrl-C
@@ -149,6 +151,8 @@ def test_ctrl_c_stops_web_workers_scheduler_then_redis_quietly(tmp_path):
         gone_at
     )
     assert gone_at["scheduler"] <= gone_at["fake_llm"], gone_at
+    # The AI worker stops with the others, before the fake model it calls.
+    assert gone_at["gunicorn"] <= gone_at["ai-worker"] <= gone_at["scheduler"] <= gone_at["fake_llm"], gone_at
     still_running = [p for p in everything if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
     assert still_running == [], f"left behind: {still_running}"
 

@@ -11,7 +11,7 @@ import copy
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-CATEGORIES = ("messages", "logic", "contact", "integrations", "flow")
+CATEGORIES = ("messages", "logic", "contact", "ai", "integrations", "flow")
 # (level, field, message) from a node type's own checks; level is "error" or "warning".
 Problem = tuple[str, str | None, str]
 REPLY_UNANSWERED = "the customer's reply would get no answer (the run ends there)"

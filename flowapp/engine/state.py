@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 from dataclasses import asdict, dataclass, field
 
-EVENT_KINDS = ("start", "reply", "timeout", "delay_over", "http_result", "run_done")
+EVENT_KINDS = ("start", "reply", "timeout", "delay_over", "http_result", "ai_result", "run_done")
 RUN_STATUSES = ("running", "waiting", "completed", "failed")
 # Which events can end each kind of wait; anything else is stale.
 WAKES = {
@@ -17,6 +17,7 @@ WAKES = {
     "choice": ("reply", "timeout"),
     "delay": ("delay_over",),
     "http": ("http_result",),
+    "ai": ("ai_result",),
     "run": ("run_done",),
 }
 # Events that carry the token of the deadline they were scheduled for.
@@ -49,8 +50,10 @@ WAIT = _Wait()
 class Event:
     """What wakes a run.
 
-    kind: "start" | "reply" | "timeout" | "delay_over" | "http_result" | "run_done".
+    kind: "start" | "reply" | "timeout" | "delay_over" | "http_result" | "ai_result" | "run_done".
     data: reply {"text", "type", "reply_id", "wamid"}; http_result {"status", "json", "error"};
+    ai_result {"content", "error", "error_kind", "model", "tokens_in", "tokens_out", "cost_micros",
+    "latency_ms", "call_id"} (content None when the call failed or was refused);
     run_done {"status"}; timeout and delay_over {"node", "token"}.
     """
 
@@ -71,7 +74,7 @@ class Event:
 class RunState:
     """Everything needed to resume a run; to_dict()/from_dict() round-trip through JSON exactly.
 
-    wait: {"kind": "reply"|"choice"|"delay"|"http"|"run", "node", "deadline": ISO or None,
+    wait: {"kind": "reply"|"choice"|"delay"|"http"|"ai"|"run", "node", "deadline": ISO or None,
     "token", "retries"} while the run waits, else None.
     """
 
@@ -118,7 +121,8 @@ class Effect:
     """What the host must do.
 
     kind: "send" (data: an outbound content dict, as services.outbound.queue_message takes it),
-    "update_contact", "http" {"method", "url", "headers", "body", "timeout"}, "wait_until"
+    "update_contact", "http" {"method", "url", "headers", "body", "timeout"}, "ai" {"messages",
+    "response_format", "overrides", "purpose", "debug", "automation_budget"}, "wait_until"
     {"deadline", "token", "event"}, "handoff" {"reason"}, "log" {"message"}, "start_run"
     {"automation_id", "wait"}.
     """

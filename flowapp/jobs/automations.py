@@ -1,4 +1,4 @@
-"""Automation jobs: deadlines, HTTP calls, scheduled triggers, broadcasts, and upkeep."""
+"""Automation jobs: deadlines, HTTP and model calls, scheduled triggers, broadcasts, and upkeep."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from flask import current_app
 from flowapp import engine
 from flowapp.extensions import db
 from flowapp.models import AutomationRun
-from flowapp.services import broadcasts, deadlines, http_node, maintenance, runner, triggers
+from flowapp.services import ai_steps, broadcasts, deadlines, http_node, maintenance, runner, triggers
 
 log = logging.getLogger("flowapp.jobs.automations")
 
@@ -49,10 +49,41 @@ def perform_http(run_id: int, token: str, request: dict) -> str:
     result = http_node.call(request, allow_private=current_app.config.get("HTTP_ALLOW_PRIVATE", False))
     run = _waiting(run_id, token)
     if run is None or run.state["wait"].get("kind") != "http":
-        return "stale"
-    runner.resume_run(run, engine.Event("http_result", result))
+        return _stale(run_id)
+    runner.resume_run(run, engine.Event("http_result", result), message=runner.last_message(run.contact))
+    runner.release_held(run.contact)
     db.session.commit()
     return f"{result['status']} {run.status}"
+
+
+def perform_ai(run_id: int, token: str, node_id: str, request: dict) -> str:
+    """Make an AI node's model call (queue "ai"; no lock or transaction held meanwhile), commit its
+    record, then resume the run with the "ai_result" and hand it the messages held meanwhile."""
+    run = db.session.get(AutomationRun, run_id)
+    if run is None or run.status != "waiting" or (run.state.get("wait") or {}).get("token") != token:
+        return _stale(run_id)  # the run moved on (ended by a person, expired): no call, no cost
+    automation_id = run.automation_id
+    result = ai_steps.call(request, automation_id=automation_id, run_id=run_id, node_id=node_id)
+    db.session.commit()  # the call's record, also after a failure: budgets count failed calls
+    run = _waiting(run_id, token)
+    if run is None or run.state["wait"].get("kind") != "ai":
+        return _stale(run_id)
+    runner.resume_run(run, engine.Event("ai_result", result), message=runner.last_message(run.contact))
+    runner.release_held(run.contact)
+    db.session.commit()
+    return f"{result['error_kind'] or 'ok'} {run.status}"
+
+
+def _stale(run_id: int) -> str:
+    """The run no longer waits for this call (ended by a person, expired): the messages held behind
+    it go on to the automations now, unless another run of the contact holds them."""
+    db.session.rollback()
+    run = db.session.get(AutomationRun, run_id)
+    if run is not None:
+        runner.lock_contact(run.contact_id)
+        runner.release_held(run.contact)
+    db.session.commit()
+    return "stale"
 
 
 def sweep_deadlines() -> int:

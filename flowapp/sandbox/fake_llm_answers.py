@@ -35,13 +35,15 @@ def answer(messages: list[dict], response_format: dict | None) -> str:
     """The fake model's reply to `messages` (already checked to be a list of role/content dicts)."""
     system = "\n".join(_text(m) for m in messages if m.get("role") in ("system", "developer"))
     user = next((_text(m) for m in reversed(messages) if m.get("role") == "user"), "")
-    schema = _schema(response_format)
-    if schema is not None:
-        return json.dumps(extract(user, schema))
+    # Categories first: a Classify step also sends a schema ({"category": enum, "confidence"}), and
+    # the answer must follow the descriptions, not the first category name the customer typed.
     categories = parse_categories(system)
     if categories:
         category, confidence = classify(user, categories)
         return json.dumps({"category": category, "confidence": confidence})
+    schema = _schema(response_format)
+    if schema is not None:
+        return json.dumps(extract(user, schema))
     if "summar" in system.lower():
         return "Summary: " + " ".join(user.split()[:20])
     return "Echo: " + user[:300]

@@ -15,7 +15,7 @@ from rq import Queue, Worker
 from rq.registry import FailedJobRegistry
 from sqlalchemy import func, select
 
-from flowapp.extensions import QUEUES, db, get_redis
+from flowapp.extensions import ALL_QUEUES, db, get_redis
 from flowapp.models import AnalyticsCounter, Automation, AutomationRun, Message, OutboxEntry, WebhookEvent
 from flowapp.services import graph, settings
 from flowapp.services.maintenance import AGGREGATED_AT_KEY, RESPONSE_BUCKETS
@@ -262,7 +262,7 @@ class MetricsCollector:
         workers = GaugeMetricFamily("flowapp_workers", "RQ workers alive.")
         try:
             connection = get_redis()
-            for name in QUEUES:
+            for name in ALL_QUEUES:
                 queue = Queue(name, connection=connection)
                 depth.add_metric([name], queue.count)
                 failed.add_metric([name], FailedJobRegistry(queue=queue).count)

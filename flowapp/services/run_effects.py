@@ -1,4 +1,5 @@
-"""Carrying out what the engine asks for: sends, contact updates, HTTP calls, deadlines, hand-offs."""
+"""Carrying out what the engine asks for: sends, contact updates, HTTP and model calls, deadlines,
+hand-offs."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import date
 from sqlalchemy import select
 
 from flowapp import engine, work
-from flowapp.extensions import db
+from flowapp.extensions import AI_QUEUE, db
 from flowapp.models import AutomationLog, AutomationRun, Conversation
 from flowapp.services import consent, contact_fields, deadlines
 from flowapp.services.outbound import SendRefused, queue_message
@@ -76,6 +77,14 @@ def _http(run: AutomationRun, effect: engine.Effect, _conversation) -> None:
     work.after_commit(work.Work("perform_http", (run.id, token, effect.data), job_id=job_id))
 
 
+def _ai(run: AutomationRun, effect: engine.Effect, _conversation) -> None:
+    # Its own queue: a model call takes seconds and must not hold the workers the pipeline needs.
+    token = (run.state.get("wait") or {}).get("token")
+    job_id = deadlines.job_id(run.id, token).replace("deadline-", "ai-", 1)
+    call = (run.id, token, effect.node, effect.data)
+    work.after_commit(work.Work("perform_ai", call, queue=AI_QUEUE, job_id=job_id))
+
+
 def _wait_until(run: AutomationRun, effect: engine.Effect, _conversation) -> None:
     # The deadline is already on the run row (the database is the source of truth); this only
     # asks the scheduler to wake the run on time.
@@ -136,6 +145,7 @@ _HANDLERS = {
     "send": _send,
     "update_contact": _update_contact,
     "http": _http,
+    "ai": _ai,
     "wait_until": _wait_until,
     "handoff": _handoff,
     "log": _log_message,

@@ -38,6 +38,10 @@ MAX_STEPS = 100
 REPLY_WAITS = ("reply", "choice")
 # A run waiting for the contact's reply took a message that also matched other automations' triggers.
 TOOK_REPLY = "took_reply"
+# Waits for the host's own work (a model call, an HTTP call), over in seconds: a message that arrives
+# meanwhile is held (a "held" log entry on the waiting run) and handed over once the run resumes.
+HOLDING_WAITS = ("ai", "http")
+HELD, RELEASED = "held", "held_released"
 
 
 def handle_inbound(arrival: Arrival) -> AutomationRun | None:
@@ -53,10 +57,24 @@ def handle_inbound(arrival: Arrival) -> AutomationRun | None:
         return None  # STOP or START: consent, not a message for the automations (nor a waiting run)
     if message is None or message.type in NOT_ACTIONABLE or conversation.bot_paused:
         return None  # a redelivery, not said to the bot, or a person has taken over
-    event_data = reply_data(message)
-    candidates = triggers.matching(message, contact)
     # A contact created by this very message cannot have a run waiting: skip the query.
     waiting = None if arrival.new_contact else waiting_run(contact)
+    if waiting is not None and _holds(waiting):
+        _log(
+            waiting,
+            waiting.current_node,
+            HELD,
+            {"message_id": message.id, "text": (message.text or "")[:200]},
+        )
+        return waiting  # the run gets it in order after its step (release_held); no trigger meanwhile
+    return _route(arrival, waiting)
+
+
+def _route(arrival: Arrival, waiting: AutomationRun | None) -> AutomationRun | None:
+    """The message to the waiting run, unless an interrupting keyword matches; else a trigger."""
+    message, contact, conversation = arrival.message, arrival.contact, arrival.conversation
+    event_data = reply_data(message)
+    candidates = triggers.matching(message, contact)
     interrupting = [a for a in candidates if triggers.published_trigger(a).get("interrupts")]
     if waiting is not None and not interrupting:
         if candidates:
@@ -81,6 +99,60 @@ def handle_inbound(arrival: Arrival) -> AutomationRun | None:
         if run is not None:
             return run
     return None
+
+
+def _holds(run: AutomationRun) -> bool:
+    return (run.state.get("wait") or {}).get("kind") in HOLDING_WAITS
+
+
+def release_held(contact: Contact) -> int:
+    """Hand the contact's held messages (oldest first) to the automations, as if they arrived now,
+    until one makes a run wait on its host again: the rest stay held for the next release. Call
+    with the contact locked, after the run that held them resumed. Returns how many were handed."""
+    held = db.session.scalars(
+        select(AutomationLog)
+        .join(AutomationRun, AutomationLog.run_id == AutomationRun.id)
+        .where(AutomationRun.contact_id == contact.id, AutomationLog.event == HELD)
+        .order_by(AutomationLog.id)
+    ).all()
+    handed = 0
+    for entry in held:
+        if entry.event != HELD:
+            continue  # handed over meanwhile (an automation this loop started released it)
+        waiting = waiting_run(contact)
+        if waiting is not None and _holds(waiting):
+            break
+        entry.event = RELEASED
+        message = db.session.get(Message, (entry.detail or {}).get("message_id"))
+        if message is None:
+            continue
+        conversation = upsert_conversation(contact)
+        if not conversation.bot_paused:  # a person took over meanwhile: the message is theirs
+            _route(Arrival(message, contact, conversation, new_contact=False), waiting)
+        handed += 1
+    db.session.flush()
+    return handed
+
+
+def last_message(contact: Contact) -> Message | None:
+    """The contact's latest message that is not held: what `{{ message.text }}` means for a run
+    resumed by its host (a model's or an HTTP call's result carries no message of its own)."""
+    held = {
+        (detail or {}).get("message_id")
+        for detail in db.session.scalars(
+            select(AutomationLog.detail)
+            .join(AutomationRun, AutomationLog.run_id == AutomationRun.id)
+            .where(AutomationRun.contact_id == contact.id, AutomationLog.event == HELD)
+        )
+    }
+    latest = db.session.scalars(
+        select(Message)
+        .join(Conversation, Message.conversation_id == Conversation.id)
+        .where(Conversation.contact_id == contact.id, Message.direction == "in")
+        .order_by(Message.id.desc())
+        .limit(len(held) + 1)
+    )
+    return next((message for message in latest if message.id not in held), None)
 
 
 def took_reply_detail(message: Message, matched: list[Automation]) -> dict:

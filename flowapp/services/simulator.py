@@ -6,8 +6,11 @@ transcript in one Redis key per person and automation, and turns the engine's ef
 items instead of messages: nothing is sent to Meta and no message, run or log row is written.
 
 HTTP requests are never made: the transcript shows the request and the person answers it (success
-with a JSON body, or failure). Waits with a deadline (timeouts, delays) can be skipped: the
-simulator sends the event the scheduler would send, with the wait's token, at the deadline.
+with a JSON body, or failure). AI steps are real: a run waiting for a model call is left "pending"
+for the web layer, which makes the call (services/ai_steps.py, recorded and budgeted like any
+other), commits its record and hands the answer back with `answer_ai`. Waits with a deadline
+(timeouts, delays) can be skipped: the simulator sends the event the scheduler would send, with
+the wait's token, at the deadline.
 """
 
 from __future__ import annotations
@@ -50,6 +53,14 @@ EVENT_TEXT = {
     "refused": lambda d: f"HTTP request refused: {d.get('error', '')}",
     "timeout": lambda d: "The wait timed out",
     "random": lambda d: f"Random split: branch {d.get('branch')}",
+    "ai": lambda d: f"Asks the AI model ({d.get('purpose', 'ai')})",
+    "ai_answer": lambda d: (
+        f"The model answered: {d.get('content')}"
+        if d.get("content") is not None
+        else f"The model call failed: {d.get('error', '')}"
+    ),
+    "nothing_to_classify": lambda d: "Nothing to classify: the text is empty",
+    "value_refused": lambda d: f"{d.get('field')}: {d.get('reason')}",
 }
 FAILURES = ("failed", "template_error", "budget_exceeded")
 
@@ -181,6 +192,14 @@ def answer_http(
     return _save(redis, session_key, sim)
 
 
+def answer_ai(redis, session_key: str, result: dict) -> dict:
+    """Resume the run waiting for a model call with the call's "ai_result" data."""
+    sim = _waiting(redis, session_key, "ai")
+    # The message the step read stays the message for the nodes after it (an AI step's next one).
+    _resume(sim, engine.Event("ai_result", result), sim.get("message"))
+    return _save(redis, session_key, sim)
+
+
 def finish_child(redis, session_key: str, status: str = "completed") -> dict:
     """Tell a run waiting for another automation that it ended with `status`."""
     sim = _waiting(redis, session_key, "run")
@@ -208,7 +227,13 @@ def _resume(sim: dict, event: engine.Event, message: dict | None) -> None:
 def _message(sim: dict, text: str, reply_id: str | None = None) -> dict:
     sim["window_open"] = True  # the customer wrote: the 24-hour window is open
     kind = "interactive" if reply_id else "text"
-    return {"text": text, "type": kind, "reply_id": reply_id, "wamid": f"wamid.sim{len(sim['items'])}"}
+    sim["message"] = {
+        "text": text,
+        "type": kind,
+        "reply_id": reply_id,
+        "wamid": f"wamid.sim{len(sim['items'])}",
+    }
+    return sim["message"]
 
 
 def _now(sim: dict) -> datetime:
@@ -240,8 +265,8 @@ def _apply(sim: dict, result: engine.Result) -> None:
     for effect in result.effects:
         if effect.kind == "update_contact":
             apply_contact_change(sim["contact"], effect.data)
-        elif effect.kind == "http":
-            sim["pending"] = {"kind": "http", "node": effect.node, "request": effect.data}
+        elif effect.kind in ("http", "ai"):
+            sim["pending"] = {"kind": effect.kind, "node": effect.node, "request": effect.data}
         elif effect.kind == "start_run" and effect.data.get("wait"):
             sim["pending"] = {
                 "kind": "run",

@@ -9,7 +9,7 @@ import socket
 from redis.exceptions import RedisError
 from rq import Queue, Worker
 
-from flowapp.extensions import QUEUES, get_redis
+from flowapp.extensions import ALL_QUEUES, get_redis
 from flowapp.work import Work
 
 PING_KEY = "flowapp:ping:{nonce}"
@@ -23,7 +23,7 @@ def overview() -> dict:
             {"name": w.name, "state": w.get_state(), "queues": w.queue_names()}
             for w in Worker.all(connection=connection)
         ]
-        queues = {name: Queue(name, connection=connection).count for name in QUEUES}
+        queues = {name: Queue(name, connection=connection).count for name in ALL_QUEUES}
     except (RedisError, OSError):
         return {"ok": False, "error": "Redis does not answer", "workers": [], "queues": {}}
     return {"ok": True, "workers": workers, "queues": queues}

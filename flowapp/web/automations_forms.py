@@ -193,7 +193,22 @@ def _template(config: dict, raw: dict, form, keep_empty: bool) -> dict:
     return config
 
 
+def _extract(config: dict, raw: dict, form, keep_empty: bool) -> dict:
+    """A field's choices are one text box, separated by commas; required is the default (left out)."""
+    for field in config.get("fields") or []:
+        if isinstance(field, dict) and field.get("required") is True:
+            field.pop("required")
+        if isinstance(field, dict) and isinstance(field.get("choices"), str):
+            choices = [choice.strip() for choice in field["choices"].split(",") if choice.strip()]
+            if choices:
+                field["choices"] = choices
+            else:
+                field.pop("choices")
+    return config
+
+
 FINISHERS = {
+    "extract": _extract,
     "send_buttons": _buttons_header,
     "wait_reply": _wait_reply,
     "delay": _delay,
@@ -219,8 +234,8 @@ def _unique(prefix: str, taken: set) -> str:
     return f"{prefix}{number}"
 
 
-def _ids(items) -> set:
-    return {item.get("id") for item in items or [] if isinstance(item, dict)}
+def _ids(items, key: str = "id") -> set:
+    return {item.get(key) for item in items or [] if isinstance(item, dict)}
 
 
 def _list_row_ids(config: dict) -> set:
@@ -246,6 +261,14 @@ NEW_ROWS = {
         "left": "message.text",
         "op": "equals",
         "value": "",
+    },
+    ("classify", "categories"): lambda c: {
+        "name": _unique("category", _ids(c.get("categories"), "name")),
+        "description": "",
+    },
+    ("extract", "fields"): lambda c: {
+        "name": _unique("field", _ids(c.get("fields"), "name")),
+        "type": "text",
     },
     ("random_split", "branches"): lambda c: {"id": _unique("branch", _ids(c.get("branches"))), "weight": 50},
     ("send_template", "parameters.body"): lambda c: "",

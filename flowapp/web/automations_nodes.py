@@ -13,6 +13,8 @@ from flask import render_template, request
 from sqlalchemy import select
 
 from flowapp import engine
+from flowapp.engine.nodes import ai as ai_nodes
+from flowapp.engine.nodes import extract as extract_node
 from flowapp.extensions import db
 from flowapp.models import Automation, MessageTemplate, utcnow
 from flowapp.services import automations, settings, simulator
@@ -21,7 +23,11 @@ from flowapp.web.automations_forms import FormProblem, apply_op, http_body_style
 from flowapp.web.automations_views import expression_names, node_view, variables_in_scope
 from flowapp.whatsapp import payloads
 
-LIMITS = {name: getattr(payloads, name) for name in dir(payloads) if name.startswith("MAX_")}
+LIMITS = {
+    **{name: getattr(payloads, name) for name in dir(payloads) if name.startswith("MAX_")},
+    "MAX_CATEGORIES": ai_nodes.MAX_CATEGORIES,
+    "MAX_EXTRACT_FIELDS": extract_node.MAX_FIELDS,
+}
 SAMPLE_CONTACT = {"name": "Ana", "wa_id": "15550001234", "tags": [], "birthday": "1990-05-17"}
 
 

@@ -11,8 +11,8 @@ import json
 from flask import render_template, request
 from flask_login import current_user
 
-from flowapp.extensions import get_redis
-from flowapp.services import simulator
+from flowapp.extensions import db, get_redis
+from flowapp.services import ai_steps, simulator
 from flowapp.web.automations_common import bp, get_automation, json_field
 
 
@@ -32,15 +32,35 @@ def _panel(automation, sim: dict | None, error: str | None = None, status: int =
     ), status
 
 
+# Model calls one simulator action may make in a row (a graph looping through AI steps stops here).
+MAX_AI_CALLS = 10
+
+
 def _run(automation_id: int, action):
     """Call `action(redis, key)` and answer the panel, with the simulator's refusal if any."""
     automation = get_automation(automation_id)
     redis = get_redis()
     try:
-        sim = action(redis, _key(automation_id))
+        sim = _answer_ai_steps(automation, redis, action(redis, _key(automation_id)))
     except simulator.SimulatorError as exc:
         return _panel(automation, simulator.load(redis, _key(automation_id)), str(exc), 422)
     return _panel(automation, sim)
+
+
+def _answer_ai_steps(automation, redis, sim: dict | None) -> dict | None:
+    """Make the model calls the simulated run waits for, for real (the fake model in the sandbox),
+    each record committed as the job does: the simulator's calls count against the budgets."""
+    for _ in range(MAX_AI_CALLS):
+        pending = (sim or {}).get("pending") or {}
+        if pending.get("kind") != "ai":
+            break
+        db.session.rollback()  # nothing is written before a call; end the read transaction
+        result = ai_steps.call(
+            pending["request"], automation_id=automation.id, run_id=None, node_id=pending["node"]
+        )
+        db.session.commit()
+        sim = simulator.answer_ai(redis, _key(automation.id), result)
+    return sim
 
 
 @bp.get("/<int:automation_id>/simulator")

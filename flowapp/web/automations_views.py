@@ -18,6 +18,7 @@ VARIABLE_SETTINGS = {
     "send_buttons": "variable",
     "send_list": "variable",
     "http_request": "save_as",
+    "classify": "save_as",
 }
 CONTACT_NAMES = ("contact.name", "contact.wa_id", "contact.phone", "contact.tags", "contact.birthday")
 MESSAGE_NAMES = ("message.text", "message.type", "message.reply_id")
@@ -143,12 +144,22 @@ def variables_in_scope(graph: dict, node_id: str | None) -> list[dict]:
     before = _ancestors(graph, node_id) if node_id in known_ids else known_ids
     found: dict[str, dict] = {}
     for node in nodes:
-        setting = VARIABLE_SETTINGS.get(node.get("type"))
         config = node.get("config") if isinstance(node.get("config"), dict) else {}
-        name = config.get(setting) if setting else None
-        if name and isinstance(name, str) and node.get("id") in before and name not in found:
-            found[name] = {"name": name, "node": node.get("id"), "setting": setting}
+        for setting, name in _saved(node.get("type"), config):
+            if name and isinstance(name, str) and node.get("id") in before and name not in found:
+                found[name] = {"name": name, "node": node.get("id"), "setting": setting}
     return sorted(found.values(), key=lambda item: item["name"])
+
+
+def _saved(kind: str | None, config: dict) -> list[tuple[str, object]]:
+    """(setting, variable name) pairs a node of `kind` saves: an Extract node saves one per field
+    and the list of the missing ones."""
+    if kind == "extract":
+        fields = config.get("fields") if isinstance(config.get("fields"), list) else []
+        named = [("fields", f.get("name")) for f in fields if isinstance(f, dict)]
+        return [*named, ("missing_as", config.get("missing_as") or "missing")]
+    setting = VARIABLE_SETTINGS.get(kind)
+    return [(setting, config.get(setting))] if setting else []
 
 
 def expression_names(scope: list[dict], fields: set[str]) -> list[tuple[str, list[str]]]:

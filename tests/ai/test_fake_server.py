@@ -225,3 +225,19 @@ def test_latency_header_holds_one_answer(fake):
     with pytest.raises(requests.Timeout):
         requests.post(url, json=body, headers=headers, timeout=(5, 0.2))
     assert ask(fake, body["messages"]).status_code == 200
+
+
+def test_categories_win_over_a_schema(fake):
+    """A Classify step sends its categories and a schema: the answer follows the descriptions, not
+    the first enum value the user's text happens to contain."""
+    schema = {
+        "type": "object",
+        "properties": {
+            "category": {"enum": ["delivery", "refund", "other"]},
+            "confidence": {"type": "number"},
+        },
+    }
+    said = "delivery? no, I want my money back and to cancel the payment"
+    messages = [{"role": "system", "content": TRIAGE}, {"role": "user", "content": said}]
+    format_ = {"type": "json_schema", "json_schema": {"name": "c", "schema": schema}}
+    assert json.loads(answer(fake, messages, response_format=format_))["category"] == "refund"

@@ -36,6 +36,8 @@ PORT_KINDS = {
     "condition": {"option", "else"},
     "set_variable": {"next"},
     "update_contact": {"next"},
+    "classify": {"option", "other", "failure"},
+    "extract": {"complete", "incomplete", "failure"},
     "http_request": {"success", "failure"},
     "delay": {"next"},
     "random_split": {"option"},
@@ -44,7 +46,19 @@ PORT_KINDS = {
     "log": {"next"},
     "end": set(),
 }
-FIXED_PORTS = {"next", "other", "timeout", "reply", "invalid", "else", "success", "failure", "done"}
+FIXED_PORTS = {
+    "next",
+    "other",
+    "timeout",
+    "reply",
+    "invalid",
+    "else",
+    "success",
+    "failure",
+    "done",
+    "complete",
+    "incomplete",
+}
 
 
 def _load() -> list[tuple[str, dict]]:

@@ -122,6 +122,8 @@ OPEN_PORTS = {
     "condition": ({"cases": [{"id": "yes", "left": "message.text", "op": "contains_any", "value": "y"}]}, []),
     "set_variable": ({"name": "x", "value": "1"}, []),
     "update_contact": ({"add_tags": ["vip"]}, []),
+    "classify": ({"categories": [{"name": "refund"}]}, ["failure"]),
+    "extract": ({"fields": [{"name": "email", "type": "email"}]}, ["failure"]),
     "http_request": ({"method": "POST", "url": "https://example.com/leads"}, ["failure"]),
     "delay": ({"seconds": "1h"}, []),
     "random_split": ({"branches": [{"id": "a", "weight": 50}, {"id": "b", "weight": 50}]}, []),

@@ -198,3 +198,49 @@ def test_stats_overlay(logged_in, automation):
     assert body["drop_off"]["hours"] == 1 and body["runs_started"] == 1
     assert logged_in.get(f"/automations/{automation.id}/stats?days=all").status_code == 200
     assert logged_in.get(f"/automations/{automation.id}/stats?days=3").status_code == 400
+
+
+AI_GRAPH = {
+    "spec_version": 2,
+    "nodes": [
+        {"id": "start", "type": "start", "config": {}},
+        {
+            "id": "triage",
+            "type": "classify",
+            "config": {"categories": [{"name": "refund", "description": "money back"}], "save_as": "intent"},
+        },
+        {"id": "details", "type": "extract", "config": {"fields": [{"name": "email", "type": "email"}]}},
+        {"id": "done", "type": "send_text", "config": {"text": "Refund for {{ vars.email }}"}},
+    ],
+    "edges": [
+        {"from": "start", "port": "next", "to": "triage"},
+        {"from": "triage", "port": "refund", "to": "details"},
+        {"from": "details", "port": "complete", "to": "done"},
+    ],
+}
+
+
+def test_simulator_makes_the_ai_calls_for_real(logged_in, token, automation, fake_llm):
+    """Two AI steps in a row: the simulator calls the (fake) model for each, records the calls, and
+    the run goes on by the answers' ports."""
+    from flowapp.models import AICall
+
+    started = post(
+        logged_in,
+        f"/automations/{automation.id}/simulator/start",
+        token,
+        {
+            "graph": json.dumps(AI_GRAPH),
+            "trigger": json.dumps(TRIGGER),
+            "text": "money back to ana@example.com",
+        },
+    )
+    html = started.get_data(as_text=True)
+    assert started.status_code == 200
+    assert "Refund for ana@example.com" in html
+    assert sim_data(html)["ports"] == ["start:next", "triage:refund", "details:complete", "done:next"]
+    calls = db.session.scalars(select(AICall).order_by(AICall.id)).all()
+    assert [(c.node_id, c.status, c.automation_id, c.run_id) for c in calls] == [
+        ("triage", "ok", automation.id, None),
+        ("details", "ok", automation.id, None),
+    ]

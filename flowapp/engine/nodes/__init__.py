@@ -3,7 +3,7 @@
 Every node function's docstring carries an example node, as the format documentation shows it.
 """
 
-from flowapp.engine.nodes import choices, contact, flow, integrations, logic, messages, waits
+from flowapp.engine.nodes import ai, choices, contact, extract, flow, integrations, logic, messages, waits
 from flowapp.engine.registry import arrange
 
 # The order of the palette, the schema and the documentation.
@@ -19,6 +19,8 @@ arrange(
         "condition",
         "set_variable",
         "update_contact",
+        "classify",
+        "extract",
         "http_request",
         "delay",
         "random_split",
@@ -29,4 +31,4 @@ arrange(
     )
 )
 
-__all__ = ["choices", "contact", "flow", "integrations", "logic", "messages", "waits"]
+__all__ = ["ai", "choices", "contact", "extract", "flow", "integrations", "logic", "messages", "waits"]

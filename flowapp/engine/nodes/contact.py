@@ -76,7 +76,7 @@ def _fields(run, node_id: str, config: dict) -> dict:
     return values
 
 
-def _apply(contact: dict, change: dict) -> None:
+def apply_change(contact: dict, change: dict) -> None:
     """Apply `change` to the run's copy of the contact, so later nodes see the new values."""
     for key in ("name", "birthday", "opted_out"):
         if key in change:
@@ -137,6 +137,6 @@ def update_contact(run, node_id: str, config: dict):
             change[key] = [tag for tag in (run.render(item).strip() for item in config[key]) if tag]
     if "opted_out" in config:
         change["opted_out"] = bool(config["opted_out"])
-    _apply(run.contact, change)
+    apply_change(run.contact, change)
     run.emit(node_id, "update_contact", change)
     return "next"

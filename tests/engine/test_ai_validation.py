@@ -1,0 +1,64 @@
+"""What the validator says about Classify and Extract settings (bad input is named, field by field)."""
+
+from __future__ import annotations
+
+import pytest
+
+from flowapp.engine import validate
+from tests.engine.helpers import graph, node
+
+REFUND = {"name": "refund", "description": "money back"}
+CASES = [
+    ("classify", {"categories": []}, "categories", "add at least one category"),
+    ("classify", {"categories": [REFUND, {"name": "Refund"}]}, "categories[1].name", "already used"),
+    ("classify", {"categories": [REFUND, {"name": "other"}]}, "categories[1].name", "another port"),
+    ("classify", {"categories": [{"name": f"c{n}"} for n in range(21)]}, "categories", "at most 20 items"),
+    ("classify", {"categories": [{"name": "has space"}]}, "categories[0].name", "is not valid"),
+    (
+        "classify",
+        {"categories": [{"name": "a", "description": "x" * 301}]},
+        "categories[0].description",
+        "at most 300 characters",
+    ),
+    ("classify", {"categories": [REFUND], "temperature": 3}, "temperature", "at most 2"),
+    ("classify", {"categories": [REFUND], "max_tokens": 0}, "max_tokens", "at least 1"),
+    ("classify", {"categories": [REFUND], "text": "{{ vars.x"}, "text", ""),
+    ("extract", {"fields": []}, "fields", "add at least one field"),
+    ("extract", {"fields": [{"name": "a", "type": "text"}] * 2}, "fields[1].name", "already used"),
+    (
+        "extract",
+        {"fields": [{"name": f"f{n}", "type": "text"} for n in range(21)]},
+        "fields",
+        "at most 20 items",
+    ),
+    ("extract", {"fields": [{"name": "size", "type": "choice"}]}, "fields[0].choices", "needs its choices"),
+    ("extract", {"fields": [{"name": "a", "type": "money"}]}, "fields[0].type", "must be one of"),
+    ("extract", {"fields": [{"name": "1a", "type": "text"}]}, "fields[0].name", "is not valid"),
+    ("extract", {"fields": [{"name": "missing", "type": "text"}]}, "fields[0].name", "missing fields"),
+    (
+        "extract",
+        {"fields": [{"name": "a", "type": "text", "contact_field": "bad-key"}]},
+        "fields[0].contact_field",
+        "",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("kind", "config", "field", "says"), CASES, ids=[f"{c[0]}:{c[2]}:{c[3]}" for c in CASES]
+)
+def test_bad_settings_are_errors_on_their_field(kind, config, field, says):
+    """Each bad setting is an error on its own field, saying what is wrong."""
+    document = graph([node("n", kind, **config)], [["start", "next", "n"]])
+    errors = [(i.field, i.message) for i in validate(document) if i.level == "error" and i.node == "n"]
+    assert any(f == field and says in message for f, message in errors), errors
+
+
+def test_good_settings_have_no_errors():
+    """The documented shapes validate."""
+    for kind, config in (
+        ("classify", {"categories": [REFUND], "text": "{{ vars.said }}", "save_as": "intent", "model": "m"}),
+        ("extract", {"fields": [{"name": "size", "type": "choice", "choices": ["S"], "required": False}]}),
+    ):
+        document = graph([node("n", kind, **config)], [["start", "next", "n"]])
+        assert [i for i in validate(document) if i.level == "error"] == []
