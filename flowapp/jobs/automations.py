@@ -6,10 +6,10 @@ import logging
 
 from flask import current_app
 
-from flowapp import engine
+from flowapp import engine, work
 from flowapp.extensions import db
 from flowapp.models import AutomationRun
-from flowapp.services import ai_steps, broadcasts, deadlines, http_node, maintenance, runner, triggers
+from flowapp.services import ai_steps, broadcasts, calls, deadlines, http_node, maintenance, runner, triggers
 
 log = logging.getLogger("flowapp.jobs.automations")
 
@@ -87,13 +87,36 @@ def _stale(run_id: int) -> str:
 
 
 def sweep_deadlines() -> int:
-    """Periodic: fire deadlines that passed without their job (Redis flushed, a job lost)."""
+    """Periodic: fire deadlines that passed without their job (Redis flushed, a job lost), and queue
+    again the HTTP and model calls whose job was lost (services/calls.py)."""
     count = 0
     for run_id, token in deadlines.overdue():
         if token and fire_deadline(run_id, token) != "stale":
             count += 1
     db.session.commit()
+    for run_id, token in [(run.id, run.state["wait"].get("token")) for run in calls.lost()]:
+        if _recover_call(run_id, token):
+            count += 1
     return count
+
+
+def _recover_call(run_id: int, token: str) -> bool:
+    """Queue a lost call again, or after MAX_REQUEUES give its step the failure (its failure port)
+    and hand the held messages on. False when the run moved on meanwhile."""
+    run = _waiting(run_id, token)
+    if run is None or run.state["wait"].get("kind") not in ("ai", "http"):
+        return False
+    again = calls.requeue(run)
+    if again is not None:
+        work.after_commit(again)
+        log.warning("run %s: its %s call's job was lost; queued again", run_id, run.state["wait"]["kind"])
+    else:
+        kind, result = calls.failure(run.state["wait"]["kind"])
+        runner.resume_run(run, engine.Event(kind, result), message=runner.last_message(run.contact))
+        runner.release_held(run.contact)
+        log.warning("run %s: its call's job was lost again; the step failed", run_id)
+    db.session.commit()
+    return True
 
 
 def expire_runs() -> int:

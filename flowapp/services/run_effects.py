@@ -9,9 +9,9 @@ from datetime import date
 from sqlalchemy import select
 
 from flowapp import engine, work
-from flowapp.extensions import AI_QUEUE, db
+from flowapp.extensions import db
 from flowapp.models import AutomationLog, AutomationRun, Conversation
-from flowapp.services import consent, contact_fields, deadlines
+from flowapp.services import calls, consent, contact_fields, deadlines
 from flowapp.services.outbound import SendRefused, queue_message
 
 log = logging.getLogger("flowapp.automations")
@@ -73,16 +73,15 @@ def _update_fields(run: AutomationRun, node: str | None, values: dict) -> None:
 
 def _http(run: AutomationRun, effect: engine.Effect, _conversation) -> None:
     token = (run.state.get("wait") or {}).get("token")
-    job_id = deadlines.job_id(run.id, token).replace("deadline-", "http-", 1)
-    work.after_commit(work.Work("perform_http", (run.id, token, effect.data), job_id=job_id))
+    work.after_commit(calls.http_work(run.id, token, effect.data))
+    calls.remember(run, effect.data)
 
 
 def _ai(run: AutomationRun, effect: engine.Effect, _conversation) -> None:
     # Its own queue: a model call takes seconds and must not hold the workers the pipeline needs.
     token = (run.state.get("wait") or {}).get("token")
-    job_id = deadlines.job_id(run.id, token).replace("deadline-", "ai-", 1)
-    call = (run.id, token, effect.node, effect.data)
-    work.after_commit(work.Work("perform_ai", call, queue=AI_QUEUE, job_id=job_id))
+    work.after_commit(calls.ai_work(run.id, token, effect.node, effect.data))
+    calls.remember(run, effect.data)
 
 
 def _wait_until(run: AutomationRun, effect: engine.Effect, _conversation) -> None:
