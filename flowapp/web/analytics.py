@@ -12,7 +12,7 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 
 from flowapp.extensions import db
 from flowapp.models import utcnow
-from flowapp.services import analytics, maintenance
+from flowapp.services import analytics, analytics_ai, maintenance
 
 bp = Blueprint("analytics", __name__, url_prefix="/analytics")
 
@@ -28,6 +28,7 @@ def index():
     return render_template(
         "analytics/index.html",
         report=result,
+        ai=analytics_ai.report(first, last),
         problem=problem,
         chart=daily_chart(result["daily"]),
         presets=presets(last),
