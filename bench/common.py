@@ -85,15 +85,15 @@ def _psql(url: str, sql: str) -> None:
 
 
 @contextmanager
-def redis_url():
-    """REDIS_URL (database 14, flushed) when set, else an embedded redis-server."""
+def redis_url(database: int = 14):
+    """REDIS_URL's server (database `database`, flushed) when set, else an embedded redis-server."""
     from redis import Redis
 
     from flowapp.redis_server import EmbeddedRedis
 
     url = os.environ.get("REDIS_URL")
     if url:
-        url = url.rsplit("/", 1)[0] + "/14" if url.startswith("redis") else url
+        url = url.rsplit("/", 1)[0] + f"/{database}" if url.startswith("redis") else url
         Redis.from_url(url).flushdb()
         yield url
         return

@@ -49,16 +49,20 @@ REPLY_GRAPH = {
 }
 
 
-def publish_reply_automation(env: dict) -> None:
+def publish_reply_automation(
+    env: dict, trigger: dict | None = None, graph: dict = REPLY_GRAPH, name: str = "Auto-reply"
+) -> int:
+    """Publish automation `name` (`graph`, started by `trigger`: any message unless given); its id."""
     from flowapp import create_app
     from flowapp.extensions import db
     from flowapp.services import automations
 
     app = create_app({"LOAD_DOTENV": False, **env, "LOG_CONSOLE": False, "INTAKE_GROUP_COMMIT": False})
     with app.app_context():
-        automation = automations.create("Auto-reply", trigger={"type": "any_message"}, graph=REPLY_GRAPH)
+        automation = automations.create(name, trigger=trigger or {"type": "any_message"}, graph=graph)
         automations.publish(automation)
         db.session.commit()
+        return automation.id
 
 
 def post_customers(url: str, rate: float, seconds: float, first: int = 0) -> dict[str, float]:

@@ -3,8 +3,10 @@ production server, RQ workers, the sandbox Graph API posting status webhooks bac
 of customers writing in, a browser-like logged-in session, and the loss/duplication check at the end.
 
 Pieces, used together by bench.contacts_page:
-- `served_stack`: mock + gunicorn -w 4 --threads 4 + RQ workers; every process is stopped on the way
-  out, whatever happens (an exception, Ctrl-C).
+- `served_stack`: mock + gunicorn -w 4 --threads 4 + RQ workers (and workers of the "ai" queue when
+  asked); every process is stopped on the way out, whatever happens (an exception, Ctrl-C).
+- `fake_model`: the built-in fake model server (flowapp.sandbox.fake_llm) as a child process, with a
+  fixed artificial latency.
 - `CustomerLoad`: a thread posting signed customer messages at a steady rate (an open loop: a slow
   answer never slows the load), each message with its own wamid, from new and existing customers.
 - `BrowserSession`: a `requests.Session` that logs in through the form with its CSRF token, behind the
@@ -42,10 +44,11 @@ def served_stack(
     workers: int = 3,
     web_workers: int = 4,
     statuses: bool = True,
+    ai_workers: int = 0,
 ):
     """Mock Graph API (posting status webhooks back unless `statuses` is off), gunicorn
-    -w `web_workers` --threads 4 and `workers` RQ workers, all stopped on exit.
-    Yields (web_url, mock_url)."""
+    -w `web_workers` --threads 4, `workers` RQ workers and `ai_workers` workers of the "ai" queue
+    (`flask worker -q ai`, as the Procfile's ai-worker), all stopped on exit. Yields (web_url, mock_url)."""
     web_url, mock_url = f"http://127.0.0.1:{web_port}", f"http://127.0.0.1:{mock_port}"
     mock_args = [PYTHON, "-m", "flowapp.sandbox", "--port", str(mock_port)]
     mock_args += ["--webhook-url", f"{web_url}/webhooks/whatsapp"] + ([] if statuses else ["--no-statuses"])
@@ -56,15 +59,25 @@ def served_stack(
         for n in range(workers):
             worker = [PYTHON, "-m", "flask", "--app", "wsgi", "worker"]
             stack.enter_context(Child(worker, env=env, log=workdir / f"worker{n}.log"))
+        for n in range(ai_workers):
+            worker = [PYTHON, "-m", "flask", "--app", "wsgi", "worker", "-q", "ai"]
+            stack.enter_context(Child(worker, env=env, log=workdir / f"ai-worker{n}.log"))
         wait_http(f"{web_url}/healthz")
         wait_http(f"{mock_url}/_mock/stats")
         yield web_url, mock_url
 
 
-def message_body(wa_id: str, name: str, wamid: str | None = None) -> bytes:
-    """The webhook body of customer `wa_id` writing "hello" (a random wamid unless given); unsigned."""
+def fake_model(port: int, latency_ms: int, env: dict, log: Path) -> Child:
+    """The fake model server on 127.0.0.1:`port` (base URL http://127.0.0.1:`port`/v1), every answer
+    held `latency_ms`; stop it (or use it as a context manager)."""
+    args = [PYTHON, "-m", "flowapp.sandbox.fake_llm", "--port", str(port), "--latency-ms", str(latency_ms)]
+    return Child(args, env=env, log=log)
+
+
+def message_body(wa_id: str, name: str, wamid: str | None = None, text: str = "hello") -> bytes:
+    """The webhook body of customer `wa_id` writing `text` (a random wamid unless given); unsigned."""
     payload = inbound_payload(
-        {"from": wa_id, "name": name, "text": "hello", "wamid": wamid},
+        {"from": wa_id, "name": name, "text": text, "wamid": wamid},
         phone_number_id=NUMBER,
         display_phone_number="15550100000",
         waba_id="102290129340398",
@@ -73,14 +86,19 @@ def message_body(wa_id: str, name: str, wamid: str | None = None) -> bytes:
 
 
 class CustomerLoad(threading.Thread):
-    """Posts one customer message every 1/rate seconds until stopped (or `existing` runs out): every
-    other one from a new customer, the rest from `existing` customers. Each customer writes once, so
-    each message earns exactly one reply and a duplicate shows."""
+    """Posts one customer message (`text`) every 1/rate seconds until stopped (or `existing` runs
+    out): every other one from a new customer, the rest from `existing` customers; every one from a
+    new customer when `existing` is None. Each customer writes once, so each message earns exactly
+    one reply and a duplicate shows. New customers' numbers start with `prefix` (one per load)."""
 
-    def __init__(self, web_url: str, rate: float, existing: list[str]):
+    def __init__(
+        self, web_url: str, rate: float, existing: list[str] | None, text: str = "hello", prefix: str = "1555"
+    ):
         super().__init__(daemon=True)
-        self.url, self.rate, self.existing = f"{web_url}/webhooks/whatsapp", rate, list(existing)
+        self.url, self.rate, self.text, self.prefix = f"{web_url}/webhooks/whatsapp", rate, text, prefix
+        self.new_only, self.existing = existing is None, list(existing or ())
         self.posted: dict[str, str] = {}  # wa_id -> wamid, answered 2xx
+        self.times: dict[str, float] = {}  # wa_id -> time.time() the post started, answered 2xx
         self.failed = 0
         self.started = self.ended = 0.0
         self._halt = threading.Event()
@@ -99,18 +117,25 @@ class CustomerLoad(threading.Thread):
         self.started = time.perf_counter()
         n = 0
         with ThreadPoolExecutor(8) as pool:
-            while not self._halt.is_set() and (n % 2 == 0 or n // 2 < len(self.existing)):
+            while not self._halt.is_set() and (self.new_only or n % 2 == 0 or n // 2 < len(self.existing)):
                 delay = self.started + n / self.rate - time.perf_counter()
                 if delay > 0 and self._halt.wait(delay):  # pacing the open loop, not awaiting answers
                     break
-                wa_id = f"1555{n // 2:07d}" if n % 2 == 0 else self.existing[n // 2]
-                pool.submit(self._post, wa_id, f"wamid.LOAD{n}")
+                pool.submit(self._post, *self.customer(n))
                 n += 1
         self.ended = time.perf_counter()
 
+    def customer(self, n: int) -> tuple[str, str]:
+        """The `n`th message's (wa_id, wamid)."""
+        if self.new_only:
+            return f"{self.prefix}{n:07d}", f"wamid.LOAD{self.prefix}.{n}"
+        wa_id = f"{self.prefix}{n // 2:07d}" if n % 2 == 0 else self.existing[n // 2]
+        return wa_id, f"wamid.LOAD{self.prefix}.{n}"
+
     def _post(self, wa_id: str, wamid: str) -> None:
-        body = message_body(wa_id, f"Customer {wa_id[-4:]}", wamid)
+        body = message_body(wa_id, f"Customer {wa_id[-4:]}", wamid, self.text)
         headers = {"Content-Type": "application/json", "X-Hub-Signature-256": sign(body, APP_SECRET)}
+        started = time.time()
         try:
             self._session.post(self.url, data=body, headers=headers, timeout=10).raise_for_status()
         except requests.RequestException:
@@ -119,6 +144,7 @@ class CustomerLoad(threading.Thread):
             return
         with self._lock:
             self.posted[wa_id] = wamid
+            self.times[wa_id] = started
 
 
 class BrowserSession:
