@@ -37,7 +37,7 @@ fake model classifies "refund" by its keywords). Every customer is new and write
    work is real: the AI contacts' own messages, and their replies (with status webhooks) as their
    calls complete, about `--ai-workers` / (`--slow-ms` / 1000) per second. A runs before B (not
    interleaved: B leaves calls queued that would spill into a later A), so on a shared machine
-   drift shows in the ratio; short runs here gave 0.46x to 1.46x.
+   drift shows in the ratio; short runs here gave 0.46x to 1.71x.
 3. Nothing lost: every customer message stored once, every reply sent once (bench.served's check,
    per load), every AI run completed with a successful call, no run left waiting. Exit 1 otherwise
    (a missed target prints MISSED and does not change the exit status, as in bench.e2e_latency).
