@@ -28,6 +28,7 @@ from flowapp import engine
 from flowapp.extensions import db
 from flowapp.models import MessageTemplate, utcnow
 from flowapp.services import contact_fields, settings
+from flowapp.services.ai_steps import chat_message
 
 TTL_SECONDS = 6 * 3600
 MAX_ITEMS = 300
@@ -60,6 +61,8 @@ EVENT_TEXT = {
         else f"The model call failed: {d.get('error', '')}"
     ),
     "nothing_to_classify": lambda d: "Nothing to classify: the text is empty",
+    "answer_cut": lambda d: f"The answer was cut to {d.get('kept')} characters (WhatsApp's limit)",
+    "send_refused": lambda d: f"Not sent: {d.get('reason', '')}",
     "value_refused": lambda d: f"{d.get('field')}: {d.get('reason')}",
 }
 FAILURES = ("failed", "template_error", "budget_exceeded")
@@ -206,6 +209,19 @@ def finish_child(redis, session_key: str, status: str = "completed") -> dict:
     _event(sim, sim["state"]["wait"]["node"], f"The other automation ended: {status}")
     _resume(sim, engine.Event("run_done", {"status": status}), None)
     return _save(redis, session_key, sim)
+
+
+def transcript(sim: dict) -> list[dict]:
+    """The simulated chat as Chat Completions messages (what a Generate step's host adds): the test
+    contact's messages as "user", the business's as "assistant"."""
+    chat = []
+    for item in (sim or {}).get("items") or []:
+        if item.get("type") == "customer":
+            chat.append(chat_message(True, item.get("text")))
+        elif item.get("type") == "business":
+            content = item.get("content") or {}
+            chat.append(chat_message(False, content.get("text"), content.get("type")))
+    return chat
 
 
 def _waiting(redis, session_key: str, kind: str | None = None) -> dict:

@@ -38,6 +38,7 @@ PORT_KINDS = {
     "update_contact": {"next"},
     "classify": {"option", "other", "failure"},
     "extract": {"complete", "incomplete", "failure"},
+    "generate": {"next", "failure"},
     "http_request": {"success", "failure"},
     "delay": {"next"},
     "random_split": {"option"},

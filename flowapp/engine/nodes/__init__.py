@@ -3,7 +3,18 @@
 Every node function's docstring carries an example node, as the format documentation shows it.
 """
 
-from flowapp.engine.nodes import ai, choices, contact, extract, flow, integrations, logic, messages, waits
+from flowapp.engine.nodes import (
+    ai,
+    choices,
+    contact,
+    extract,
+    flow,
+    generate,
+    integrations,
+    logic,
+    messages,
+    waits,
+)
 from flowapp.engine.registry import arrange
 
 # The order of the palette, the schema and the documentation.
@@ -21,6 +32,7 @@ arrange(
         "update_contact",
         "classify",
         "extract",
+        "generate",
         "http_request",
         "delay",
         "random_split",
@@ -31,4 +43,15 @@ arrange(
     )
 )
 
-__all__ = ["ai", "choices", "contact", "extract", "flow", "integrations", "logic", "messages", "waits"]
+__all__ = [
+    "ai",
+    "choices",
+    "contact",
+    "extract",
+    "flow",
+    "generate",
+    "integrations",
+    "logic",
+    "messages",
+    "waits",
+]
