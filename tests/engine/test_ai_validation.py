@@ -41,6 +41,16 @@ CASES = [
         "fields[0].contact_field",
         "",
     ),
+    ("generate", {}, "prompt", "required"),
+    ("generate", {"prompt": ""}, "prompt", "is required"),
+    ("generate", {"prompt": "x" * 4001}, "prompt", "at most 4000 characters"),
+    ("generate", {"prompt": "{{ vars.x"}, "prompt", ""),
+    ("generate", {"prompt": "Be kind.", "history": 21}, "history", "at most 20"),
+    ("generate", {"prompt": "Be kind.", "history": -1}, "history", "at least 0"),
+    ("generate", {"prompt": "Be kind.", "mode": "shout"}, "mode", "must be one of"),
+    ("generate", {"prompt": "Be kind.", "mode": "save"}, "save_as", "name the variable"),
+    ("generate", {"prompt": "Be kind.", "mode": "save", "save_as": "1x"}, "save_as", "is not valid"),
+    ("generate", {"prompt": "Be kind.", "temperature": 3}, "temperature", "at most 2"),
 ]
 
 
@@ -59,6 +69,27 @@ def test_good_settings_have_no_errors():
     for kind, config in (
         ("classify", {"categories": [REFUND], "text": "{{ vars.said }}", "save_as": "intent", "model": "m"}),
         ("extract", {"fields": [{"name": "size", "type": "choice", "choices": ["S"], "required": False}]}),
+        ("generate", {"prompt": "Hi {{ contact.name }}", "history": 0, "mode": "save", "save_as": "draft"}),
+        ("generate", {"prompt": "Be kind.", "history": 20, "mode": "send", "max_tokens": 300}),
     ):
         document = graph([node("n", kind, **config)], [["start", "next", "n"]])
         assert [i for i in validate(document) if i.level == "error"] == []
+
+
+WINDOW = "24-hour window"
+
+
+def test_generate_sending_is_a_free_form_send_under_the_24_hour_rule():
+    """After a schedule trigger, before the customer writes, a Generate that sends is an error like
+    send_text; one that saves is not; after a reply both are fine."""
+    schedule = {"type": "schedule", "cron": "0 9 * * *"}
+    for mode, expected in (("send", ["n"]), ("save", [])):
+        config = {"prompt": "Be kind.", "mode": mode, "save_as": "draft"}
+        document = graph([node("n", "generate", **config)], [["start", "next", "n"]])
+        found = [i.node for i in validate(document, schedule) if i.level == "error" and WINDOW in i.message]
+        assert found == expected, mode
+    waited = graph(
+        [node("w", "wait_reply", variable="said"), node("n", "generate", prompt="Be kind.")],
+        [["start", "next", "w"], ["w", "reply", "n"]],
+    )
+    assert [i for i in validate(waited, schedule) if WINDOW in i.message] == []
