@@ -125,6 +125,7 @@ def start(
 ) -> dict:
     """Start a new simulated run of `graph` (optionally with the customer's first message)."""
     sim = new_simulation(graph, trigger, window_open)
+    sim["opening"] = text  # not a chat item (the panel shows none), but part of the conversation
     _start_run(sim, _message(sim, text) if text else None)
     return _save(redis, session_key, sim)
 
@@ -214,7 +215,7 @@ def finish_child(redis, session_key: str, status: str = "completed") -> dict:
 def transcript(sim: dict) -> list[dict]:
     """The simulated chat as Chat Completions messages (what a Generate step's host adds): the test
     contact's messages as "user", the business's as "assistant"."""
-    chat = []
+    chat = [chat_message(True, sim["opening"])] if (sim or {}).get("opening") else []
     for item in (sim or {}).get("items") or []:
         if item.get("type") == "customer":
             chat.append(chat_message(True, item.get("text")))

@@ -102,3 +102,17 @@ def test_a_window_closed_meanwhile_takes_failure_and_sends_nothing(app, session,
     [refused] = log_of(run, "send_refused")
     assert "24-hour window" in refused["reason"]
     assert [d["port"] for d in log_of(run, "port") if d["to"] == "failed"] == ["failure"]
+
+
+def test_the_trace_shows_the_prompt_the_conversation_sent_and_the_answer(app, logged_in, redis, fake_llm):
+    """The run's trace shows the system prompt, the messages the host added (escaped) and the answer."""
+    automation = publish(chat_graph({"history": 2}), keywords=("hi",))
+    say("hi")
+    say("<b>late</b> cake")
+    work(app, redis, [AI_QUEUE])
+    page = logged_in.get(f"/automations/{automation.id}/runs/{the_run().id}").get_data(as_text=True)
+    assert '<pre class="step-detail ai-system">You answer for Ana&#39;s Bakery.' in page
+    assert '<pre class="step-detail ai-added ai-assistant">What can I do?</pre>' in page
+    assert '<pre class="step-detail ai-added ai-user">&lt;b&gt;late&lt;/b&gt; cake</pre>' in page
+    assert "<b>late</b>" not in page
+    assert "Echo: &lt;b&gt;late&lt;/b&gt; cake" in page

@@ -244,3 +244,39 @@ def test_simulator_makes_the_ai_calls_for_real(logged_in, token, automation, fak
         ("triage", "ok", automation.id, None),
         ("details", "ok", automation.id, None),
     ]
+
+
+GENERATE_GRAPH = {
+    "spec_version": 2,
+    "nodes": [
+        {"id": "start", "type": "start", "config": {}},
+        {"id": "ask", "type": "send_text", "config": {"text": "What can I do?"}},
+        {"id": "wait", "type": "wait_reply", "config": {"variable": "said"}},
+        {"id": "reply", "type": "generate", "config": {"prompt": "Be kind.", "history": 3}},
+    ],
+    "edges": [
+        {"from": "start", "port": "next", "to": "ask"},
+        {"from": "ask", "port": "next", "to": "wait"},
+        {"from": "wait", "port": "reply", "to": "reply"},
+    ],
+}
+
+
+def test_simulator_generates_a_reply_from_its_own_chat(logged_in, token, automation, fake_llm):
+    """The simulator plays the host of a Generate step: the chat so far follows the prompt as
+    user/assistant messages, and the model's answer appears as the business's message."""
+    import requests
+
+    base = f"/automations/{automation.id}/simulator"
+    start = {"graph": json.dumps(GENERATE_GRAPH), "trigger": json.dumps(TRIGGER), "text": "hello"}
+    post(logged_in, f"{base}/start", token, start)
+    html = post(logged_in, f"{base}/reply", token, {"text": "my cake is late"}).get_data(as_text=True)
+    assert "Echo: my cake is late" in html
+    assert sim_data(html)["ports"][-1] == "reply:next"
+    body = requests.get(f"{fake_llm.url}/_fake/requests", timeout=5).json()["last_body"]
+    assert body["messages"] == [
+        {"role": "system", "content": "Be kind."},
+        {"role": "user", "content": "hello"},
+        {"role": "assistant", "content": "What can I do?"},
+        {"role": "user", "content": "my cake is late"},
+    ]
