@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from flowapp.extensions import db
 from flowapp.models import Conversation, Message
-from flowapp.services import ai, runner
+from flowapp.services import ai, knowledge_search, runner
 
 # The keys of an "ai" effect that services.ai.complete() takes as they are.
 PASSED = ("response_format", "overrides", "automation_budget", "debug")
@@ -53,6 +53,37 @@ def _added(request: dict, contact_id: int | None, transcript: list[dict] | None)
     return recent_messages(contact_id, limit)
 
 
+def sources_message(passages: list) -> dict:
+    """The passages found as one system message of numbered sources, best first."""
+    lines = ["Sources:"]
+    for number, passage in enumerate(passages, start=1):
+        lines.append(f"[{number}] {passage.source_title}\n{passage.text}")
+    return {"role": "system", "content": "\n\n".join(lines)}
+
+
+def _question(messages: list[dict]) -> str:
+    return next((m.get("content") or "" for m in reversed(messages) if m.get("role") == "user"), "")
+
+
+def _with_sources(request: dict) -> tuple[list[dict], list[dict]] | None:
+    """(the call's messages, the sources message added) for an effect with "knowledge": the base
+    searched for the user message; None when no passage is relevant (no call is made then)."""
+    messages = list(request.get("messages") or [])
+    knowledge = request["knowledge"]
+    limit = knowledge.get("limit") or 5
+    passages = knowledge_search.search(knowledge.get("base"), _question(messages), limit=limit)
+    if not passages:
+        return None
+    added = [sources_message(passages)]
+    systems = [m for m in messages if m.get("role") == "system"]
+    return [*systems, *added, *[m for m in messages if m.get("role") != "system"]], added
+
+
+def _unknown() -> dict:
+    """The "ai_result" of an answer step whose base has nothing relevant: no call was made."""
+    return {**_failed(None, None), "unknown": True, "added": []}
+
+
 def call(
     request: dict,
     *,
@@ -68,14 +99,24 @@ def call(
     not committed: the caller commits, also after a failure (so failed calls count).
 
     An effect with "history": n gets the contact's last n messages appended (`transcript`, already
-    chat messages, instead when the simulator plays the host); "added" holds them for the trace.
+    chat messages, instead when the simulator plays the host); one with "knowledge": {"base",
+    "limit"} gets the passages the base has for the user message as a system message of numbered
+    sources, and when there is none no call is made: {"unknown": True}. "added" holds what was
+    added, for the trace.
     """
     options = {key: request.get(key) for key in PASSED}
     options["debug"] = bool(options["debug"])
-    added = _added(request, contact_id, transcript)
+    if request.get("knowledge"):
+        prepared = _with_sources(request)
+        if prepared is None:
+            return _unknown()
+        messages, added = prepared
+    else:
+        added = _added(request, contact_id, transcript)
+        messages = [*(request.get("messages") or []), *added]
     try:
         answer = ai.complete(
-            [*(request.get("messages") or []), *added],
+            messages,
             automation_id=automation_id,
             run_id=run_id,
             node_id=node_id,
@@ -100,7 +141,7 @@ def call(
     }
 
 
-def _failed(message: str, kind: str) -> dict:
+def _failed(message: str | None, kind: str | None) -> dict:
     return {
         "content": None,
         "error": message,

@@ -62,6 +62,8 @@ EVENT_TEXT = {
     ),
     "nothing_to_classify": lambda d: "Nothing to classify: the text is empty",
     "answer_cut": lambda d: f"The answer was cut to {d.get('kept')} characters (WhatsApp's limit)",
+    "no_passages": lambda d: "The knowledge base has nothing relevant: the unknown port, no model call",
+    "nothing_to_answer": lambda d: "No question to answer: the text is empty",
     "send_refused": lambda d: f"Not sent: {d.get('reason', '')}",
     "value_refused": lambda d: f"{d.get('field')}: {d.get('reason')}",
 }

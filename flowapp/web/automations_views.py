@@ -20,6 +20,7 @@ VARIABLE_SETTINGS = {
     "http_request": "save_as",
     "classify": "save_as",
     "generate": "save_as",
+    "answer": "save_as",
 }
 CONTACT_NAMES = ("contact.name", "contact.wa_id", "contact.phone", "contact.tags", "contact.birthday")
 MESSAGE_NAMES = ("message.text", "message.type", "message.reply_id")

@@ -39,6 +39,7 @@ PORT_KINDS = {
     "classify": {"option", "other", "failure"},
     "extract": {"complete", "incomplete", "failure"},
     "generate": {"next", "failure"},
+    "answer": {"next", "unknown", "failure"},
     "http_request": {"success", "failure"},
     "delay": {"next"},
     "random_split": {"option"},
@@ -59,6 +60,7 @@ FIXED_PORTS = {
     "done",
     "complete",
     "incomplete",
+    "unknown",
 }
 
 

@@ -5,6 +5,7 @@ Every node function's docstring carries an example node, as the format documenta
 
 from flowapp.engine.nodes import (
     ai,
+    answer,
     choices,
     contact,
     extract,
@@ -33,6 +34,7 @@ arrange(
         "classify",
         "extract",
         "generate",
+        "answer",
         "http_request",
         "delay",
         "random_split",
@@ -45,6 +47,7 @@ arrange(
 
 __all__ = [
     "ai",
+    "answer",
     "choices",
     "contact",
     "extract",
