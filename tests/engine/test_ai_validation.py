@@ -51,6 +51,13 @@ CASES = [
     ("generate", {"prompt": "Be kind.", "mode": "save"}, "save_as", "name the variable"),
     ("generate", {"prompt": "Be kind.", "mode": "save", "save_as": "1x"}, "save_as", "is not valid"),
     ("generate", {"prompt": "Be kind.", "temperature": 3}, "temperature", "at most 2"),
+    ("answer", {}, "base", "required"),
+    ("answer", {"base": 0}, "base", "at least 1"),
+    ("answer", {"base": "faq"}, "base", ""),
+    ("answer", {"base": 1, "question": "{{ vars.x"}, "question", ""),
+    ("answer", {"base": 1, "instructions": "x" * 2001}, "instructions", "at most 2000 characters"),
+    ("answer", {"base": 1, "mode": "save"}, "save_as", "name the variable"),
+    ("answer", {"base": 1, "max_tokens": 0}, "max_tokens", "at least 1"),
 ]
 
 
@@ -71,6 +78,8 @@ def test_good_settings_have_no_errors():
         ("extract", {"fields": [{"name": "size", "type": "choice", "choices": ["S"], "required": False}]}),
         ("generate", {"prompt": "Hi {{ contact.name }}", "history": 0, "mode": "save", "save_as": "draft"}),
         ("generate", {"prompt": "Be kind.", "history": 20, "mode": "send", "max_tokens": 300}),
+        ("answer", {"base": 2, "question": "{{ vars.q }}", "instructions": "Short.", "mode": "send"}),
+        ("answer", {"base": 2, "mode": "save", "save_as": "found", "model": "m"}),
     ):
         document = graph([node("n", kind, **config)], [["start", "next", "n"]])
         assert [i for i in validate(document) if i.level == "error"] == []
@@ -93,3 +102,21 @@ def test_generate_sending_is_a_free_form_send_under_the_24_hour_rule():
         [["start", "next", "w"], ["w", "reply", "n"]],
     )
     assert [i for i in validate(waited, schedule) if WINDOW in i.message] == []
+
+
+def test_answer_names_a_knowledge_base_that_exists():
+    """With the known bases, a base that is not among them is an error on `base`."""
+    document = graph([node("n", "answer", base=7)], [["start", "next", "n"]])
+    known = {"knowledge_bases": {1, 2}}
+    errors = [(i.field, i.message) for i in validate(document, None, known) if i.level == "error"]
+    assert errors == [("base", "no knowledge base has the id 7")]
+    assert [i for i in validate(document, None, {"knowledge_bases": {7}}) if i.level == "error"] == []
+
+
+def test_answer_sending_is_a_free_form_send_under_the_24_hour_rule():
+    """After a schedule trigger, an Answer that sends is a window error; one that saves is not."""
+    schedule = {"type": "schedule", "cron": "0 9 * * *"}
+    for mode, expected in (("send", ["n"]), ("save", [])):
+        document = graph([node("n", "answer", base=1, mode=mode, save_as="x")], [["start", "next", "n"]])
+        found = [i.node for i in validate(document, schedule) if i.level == "error" and WINDOW in i.message]
+        assert found == expected, mode
