@@ -280,3 +280,33 @@ def test_simulator_generates_a_reply_from_its_own_chat(logged_in, token, automat
         {"role": "assistant", "content": "What can I do?"},
         {"role": "user", "content": "my cake is late"},
     ]
+
+
+def test_simulator_answers_from_knowledge_or_takes_unknown(logged_in, token, automation, fake_llm):
+    """The simulator searches the base as the job does: a question it covers is answered by the
+    model; one it does not takes unknown with no model call."""
+    import requests
+
+    from flowapp.services import knowledge
+
+    base = knowledge.create_base("FAQ")
+    knowledge.add_text(base, "Hours", "We open from 8 to 18 on weekdays.")
+    db.session.commit()
+    graph = {
+        "spec_version": 2,
+        "nodes": [
+            {"id": "start", "type": "start", "config": {}},
+            {"id": "faq", "type": "answer", "config": {"base": base.id}},
+            {"id": "person", "type": "send_text", "config": {"text": "A person will answer."}},
+        ],
+        "edges": [
+            {"from": "start", "port": "next", "to": "faq"},
+            {"from": "faq", "port": "unknown", "to": "person"},
+        ],
+    }
+    base_url = f"/automations/{automation.id}/simulator/start"
+    for text, shown, calls in (("when do you open?", "Echo: when do you open?", 1), ("gift cards?", None, 1)):
+        form = {"graph": json.dumps(graph), "trigger": json.dumps(TRIGGER), "text": text}
+        html = post(logged_in, base_url, token, form).get_data(as_text=True)
+        assert (shown or "A person will answer.") in html
+        assert requests.get(f"{fake_llm.url}/_fake/requests", timeout=5).json()["count"] == calls
