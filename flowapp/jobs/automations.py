@@ -73,7 +73,8 @@ def perform_ai(run_id: int, token: str, node_id: str, request: dict) -> str:
     runner.resume_run(run, engine.Event("ai_result", result), message=runner.last_message(run.contact))
     runner.release_held(run.contact)
     db.session.commit()
-    return f"{result['error_kind'] or 'ok'} {run.status}"
+    outcome = "unknown" if result.get("unknown") else result["error_kind"] or "ok"
+    return f"{outcome} {run.status}"
 
 
 def _stale(run_id: int) -> str:
