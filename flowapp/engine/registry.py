@@ -51,6 +51,8 @@ class NodeType:
     # other open port simply ends the run, which is normal and no warning (see open_port_risks).
     open_risks: dict[str, str] = field(default_factory=dict)
     sends_free_form: bool = False
+    # For a type that sends free-form only with some settings (generate in "save" mode does not).
+    sends_free_form_if: Callable[[dict], bool] | None = None
     # Templated text in the config, as (field, text), for the validator's compile check.
     texts: Callable[[dict], Iterable[tuple[str, str]]] = _nothing
     # Expressions in the config (evaluated, not rendered), as (field, expression).
@@ -61,6 +63,12 @@ class NodeType:
     def does_wait(self, config: dict) -> bool:
         """Whether a node of this type with `config` stops the run until an event comes."""
         return self.waits_if(config) if self.waits_if is not None else self.waits
+
+    def does_send_free_form(self, config: dict) -> bool:
+        """Whether a node of this type with `config` sends a free-form message (24-hour window)."""
+        if self.sends_free_form_if is not None:
+            return self.sends_free_form_if(config)
+        return self.sends_free_form
 
     def open_port_risks(self, config: dict) -> dict[str, str]:
         """The node's ports that warn when nothing is connected, with what would go wrong.

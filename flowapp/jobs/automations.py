@@ -62,8 +62,10 @@ def perform_ai(run_id: int, token: str, node_id: str, request: dict) -> str:
     run = db.session.get(AutomationRun, run_id)
     if run is None or run.status != "waiting" or (run.state.get("wait") or {}).get("token") != token:
         return _stale(run_id)  # the run moved on (ended by a person, expired): no call, no cost
-    automation_id = run.automation_id
-    result = ai_steps.call(request, automation_id=automation_id, run_id=run_id, node_id=node_id)
+    automation_id, contact_id = run.automation_id, run.contact_id
+    result = ai_steps.call(
+        request, automation_id=automation_id, run_id=run_id, node_id=node_id, contact_id=contact_id
+    )
     db.session.commit()  # the call's record, also after a failure: budgets count failed calls
     run = _waiting(run_id, token)
     if run is None or run.state["wait"].get("kind") != "ai":
@@ -71,7 +73,8 @@ def perform_ai(run_id: int, token: str, node_id: str, request: dict) -> str:
     runner.resume_run(run, engine.Event("ai_result", result), message=runner.last_message(run.contact))
     runner.release_held(run.contact)
     db.session.commit()
-    return f"{result['error_kind'] or 'ok'} {run.status}"
+    outcome = "unknown" if result.get("unknown") else result["error_kind"] or "ok"
+    return f"{outcome} {run.status}"
 
 
 def _stale(run_id: int) -> str:

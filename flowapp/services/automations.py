@@ -21,6 +21,7 @@ from flowapp.models import (
     AutomationVersion,
     Contact,
     ContactGroup,
+    KnowledgeBase,
     MessageTemplate,
     User,
     utcnow,
@@ -80,8 +81,8 @@ BUILTIN_FIELDS = frozenset({"name", "birthday"})  # every contact has these
 
 def known_references() -> dict:
     """What graphs may refer to: templates (with parameter counts), contact fields (declared ones
-    with their types, for Update contact's literal values), automations and contact groups (the
-    audience of a schedule or manual trigger)."""
+    with their types, for Update contact's literal values), automations, contact groups (the
+    audience of a schedule or manual trigger) and knowledge bases (Answer from knowledge)."""
     templates = {
         (t.name, t.language): t.parameters for t in db.session.scalars(select(MessageTemplate)) if t.approved
     }
@@ -92,7 +93,9 @@ def known_references() -> dict:
     fields.update(field_types)
     automations = set(db.session.scalars(select(Automation.id)))
     groups = set(db.session.scalars(select(ContactGroup.id)))
+    knowledge_bases = set(db.session.scalars(select(KnowledgeBase.id)))
     return {
+        "knowledge_bases": knowledge_bases,
         "templates": templates,
         "fields": fields,
         "automations": automations,

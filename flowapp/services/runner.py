@@ -134,17 +134,22 @@ def release_held(contact: Contact) -> int:
     return handed
 
 
-def last_message(contact: Contact) -> Message | None:
-    """The contact's latest message that is not held: what `{{ message.text }}` means for a run
-    resumed by its host (a model's or an HTTP call's result carries no message of its own)."""
-    held = {
+def held_ids(contact_id: int) -> set:
+    """The ids of the contact's messages held behind a run's pending step (not yet handed on)."""
+    return {
         (detail or {}).get("message_id")
         for detail in db.session.scalars(
             select(AutomationLog.detail)
             .join(AutomationRun, AutomationLog.run_id == AutomationRun.id)
-            .where(AutomationRun.contact_id == contact.id, AutomationLog.event == HELD)
+            .where(AutomationRun.contact_id == contact_id, AutomationLog.event == HELD)
         )
     }
+
+
+def last_message(contact: Contact) -> Message | None:
+    """The contact's latest message that is not held: what `{{ message.text }}` means for a run
+    resumed by its host (a model's or an HTTP call's result carries no message of its own)."""
+    held = held_ids(contact.id)
     latest = db.session.scalars(
         select(Message)
         .join(Conversation, Message.conversation_id == Conversation.id)

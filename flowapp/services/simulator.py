@@ -28,6 +28,7 @@ from flowapp import engine
 from flowapp.extensions import db
 from flowapp.models import MessageTemplate, utcnow
 from flowapp.services import contact_fields, settings
+from flowapp.services.ai_steps import chat_message
 
 TTL_SECONDS = 6 * 3600
 MAX_ITEMS = 300
@@ -60,6 +61,10 @@ EVENT_TEXT = {
         else f"The model call failed: {d.get('error', '')}"
     ),
     "nothing_to_classify": lambda d: "Nothing to classify: the text is empty",
+    "answer_cut": lambda d: f"The answer was cut to {d.get('kept')} characters (WhatsApp's limit)",
+    "no_passages": lambda d: "The knowledge base has nothing relevant: the unknown port, no model call",
+    "nothing_to_answer": lambda d: "No question to answer: the text is empty",
+    "send_refused": lambda d: f"Not sent: {d.get('reason', '')}",
     "value_refused": lambda d: f"{d.get('field')}: {d.get('reason')}",
 }
 FAILURES = ("failed", "template_error", "budget_exceeded")
@@ -122,6 +127,7 @@ def start(
 ) -> dict:
     """Start a new simulated run of `graph` (optionally with the customer's first message)."""
     sim = new_simulation(graph, trigger, window_open)
+    sim["opening"] = text  # not a chat item (the panel shows none), but part of the conversation
     _start_run(sim, _message(sim, text) if text else None)
     return _save(redis, session_key, sim)
 
@@ -206,6 +212,19 @@ def finish_child(redis, session_key: str, status: str = "completed") -> dict:
     _event(sim, sim["state"]["wait"]["node"], f"The other automation ended: {status}")
     _resume(sim, engine.Event("run_done", {"status": status}), None)
     return _save(redis, session_key, sim)
+
+
+def transcript(sim: dict) -> list[dict]:
+    """The simulated chat as Chat Completions messages (what a Generate step's host adds): the test
+    contact's messages as "user", the business's as "assistant"."""
+    chat = [chat_message(True, sim["opening"])] if (sim or {}).get("opening") else []
+    for item in (sim or {}).get("items") or []:
+        if item.get("type") == "customer":
+            chat.append(chat_message(True, item.get("text")))
+        elif item.get("type") == "business":
+            content = item.get("content") or {}
+            chat.append(chat_message(False, content.get("text"), content.get("type")))
+    return chat
 
 
 def _waiting(redis, session_key: str, kind: str | None = None) -> dict:

@@ -17,7 +17,7 @@ from flowapp.engine.nodes import ai as ai_nodes
 from flowapp.engine.nodes import extract as extract_node
 from flowapp.extensions import db
 from flowapp.models import Automation, MessageTemplate, utcnow
-from flowapp.services import automations, settings, simulator
+from flowapp.services import automations, knowledge, settings, simulator
 from flowapp.web.automations_common import bp, get_automation, json_field
 from flowapp.web.automations_forms import FormProblem, apply_op, http_body_style, read_config
 from flowapp.web.automations_views import expression_names, node_view, variables_in_scope
@@ -102,8 +102,13 @@ def _render(
         # Only the forms that pick a template or an automation list them.
         "templates": _templates() if kind == "send_template" else [],
         "automations": _automations() if kind == "run_automation" else [],
+        "knowledge_bases": _knowledge_bases() if kind == "answer" else [],
     }
     return render_template("automations/_node_form.html", **context), status
+
+
+def _knowledge_bases() -> list[tuple[int, str]]:
+    return [(base.id, base.name) for base, _sources, _chunks in knowledge.bases()]
 
 
 def _automations() -> list[Automation]:

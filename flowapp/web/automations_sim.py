@@ -56,7 +56,11 @@ def _answer_ai_steps(automation, redis, sim: dict | None) -> dict | None:
             break
         db.session.rollback()  # nothing is written before a call; end the read transaction
         result = ai_steps.call(
-            pending["request"], automation_id=automation.id, run_id=None, node_id=pending["node"]
+            pending["request"],
+            automation_id=automation.id,
+            run_id=None,
+            node_id=pending["node"],
+            transcript=simulator.transcript(sim),
         )
         db.session.commit()
         sim = simulator.answer_ai(redis, _key(automation.id), result)

@@ -19,6 +19,8 @@ VARIABLE_SETTINGS = {
     "send_list": "variable",
     "http_request": "save_as",
     "classify": "save_as",
+    "generate": "save_as",
+    "answer": "save_as",
 }
 CONTACT_NAMES = ("contact.name", "contact.wa_id", "contact.phone", "contact.tags", "contact.birthday")
 MESSAGE_NAMES = ("message.text", "message.type", "message.reply_id")

@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 
 from flowapp.engine import NODE_TYPES, TRIGGER_TYPES
 from flowapp.extensions import db
-from flowapp.services import automations
+from flowapp.services import automations, knowledge
 from tests.browser_support import EDITOR_READY, docs_screenshot, settled
 
 pytestmark = pytest.mark.browser
@@ -73,6 +73,10 @@ def test_every_node_form_opens_from_its_documented_example(logged_in_page, live_
     page = logged_in_page
     examples = documented_nodes()
     with live_stack.app.app_context():
+        # The answer node's example names knowledge base 1: its form shows the base chosen.
+        base = knowledge.create_base("Bakery FAQ", "Opening hours, orders, delivery")
+        answer = examples["answer"]
+        examples["answer"] = {**answer, "config": {**answer["config"], "base": base.id}}
         ids = {
             kind: automations.create(f"Docs: {kind}", graph=graph_with(example)).id
             for kind, example in examples.items()

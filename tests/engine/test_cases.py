@@ -38,6 +38,8 @@ PORT_KINDS = {
     "update_contact": {"next"},
     "classify": {"option", "other", "failure"},
     "extract": {"complete", "incomplete", "failure"},
+    "generate": {"next", "failure"},
+    "answer": {"next", "unknown", "failure"},
     "http_request": {"success", "failure"},
     "delay": {"next"},
     "random_split": {"option"},
@@ -58,6 +60,7 @@ FIXED_PORTS = {
     "done",
     "complete",
     "incomplete",
+    "unknown",
 }
 
 

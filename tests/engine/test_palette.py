@@ -18,7 +18,7 @@ def test_palette_covers_every_type_in_order():
     """One entry per node type, JSON-able, in the registry's order."""
     entries = palette()
     assert [entry["type"] for entry in entries] == list(NODE_TYPES)
-    assert len(entries) == 19
+    assert len(entries) == 21
     assert json.loads(json.dumps(entries)) == entries
 
 

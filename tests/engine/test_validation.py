@@ -124,6 +124,8 @@ OPEN_PORTS = {
     "update_contact": ({"add_tags": ["vip"]}, []),
     "classify": ({"categories": [{"name": "refund"}]}, ["failure"]),
     "extract": ({"fields": [{"name": "email", "type": "email"}]}, ["failure"]),
+    "generate": ({"prompt": "Be kind."}, ["failure"]),
+    "answer": ({"base": 1}, ["unknown", "failure"]),
     "http_request": ({"method": "POST", "url": "https://example.com/leads"}, ["failure"]),
     "delay": ({"seconds": "1h"}, []),
     "random_split": ({"branches": [{"id": "a", "weight": 50}, {"id": "b", "weight": 50}]}, []),

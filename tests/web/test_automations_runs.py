@@ -244,3 +244,69 @@ def test_simulator_makes_the_ai_calls_for_real(logged_in, token, automation, fak
         ("triage", "ok", automation.id, None),
         ("details", "ok", automation.id, None),
     ]
+
+
+GENERATE_GRAPH = {
+    "spec_version": 2,
+    "nodes": [
+        {"id": "start", "type": "start", "config": {}},
+        {"id": "ask", "type": "send_text", "config": {"text": "What can I do?"}},
+        {"id": "wait", "type": "wait_reply", "config": {"variable": "said"}},
+        {"id": "reply", "type": "generate", "config": {"prompt": "Be kind.", "history": 3}},
+    ],
+    "edges": [
+        {"from": "start", "port": "next", "to": "ask"},
+        {"from": "ask", "port": "next", "to": "wait"},
+        {"from": "wait", "port": "reply", "to": "reply"},
+    ],
+}
+
+
+def test_simulator_generates_a_reply_from_its_own_chat(logged_in, token, automation, fake_llm):
+    """The simulator plays the host of a Generate step: the chat so far follows the prompt as
+    user/assistant messages, and the model's answer appears as the business's message."""
+    import requests
+
+    base = f"/automations/{automation.id}/simulator"
+    start = {"graph": json.dumps(GENERATE_GRAPH), "trigger": json.dumps(TRIGGER), "text": "hello"}
+    post(logged_in, f"{base}/start", token, start)
+    html = post(logged_in, f"{base}/reply", token, {"text": "my cake is late"}).get_data(as_text=True)
+    assert "Echo: my cake is late" in html
+    assert sim_data(html)["ports"][-1] == "reply:next"
+    body = requests.get(f"{fake_llm.url}/_fake/requests", timeout=5).json()["last_body"]
+    assert body["messages"] == [
+        {"role": "system", "content": "Be kind."},
+        {"role": "user", "content": "hello"},
+        {"role": "assistant", "content": "What can I do?"},
+        {"role": "user", "content": "my cake is late"},
+    ]
+
+
+def test_simulator_answers_from_knowledge_or_takes_unknown(logged_in, token, automation, fake_llm):
+    """The simulator searches the base as the job does: a question it covers is answered by the
+    model; one it does not takes unknown with no model call."""
+    import requests
+
+    from flowapp.services import knowledge
+
+    base = knowledge.create_base("FAQ")
+    knowledge.add_text(base, "Hours", "We open from 8 to 18 on weekdays.")
+    db.session.commit()
+    graph = {
+        "spec_version": 2,
+        "nodes": [
+            {"id": "start", "type": "start", "config": {}},
+            {"id": "faq", "type": "answer", "config": {"base": base.id}},
+            {"id": "person", "type": "send_text", "config": {"text": "A person will answer."}},
+        ],
+        "edges": [
+            {"from": "start", "port": "next", "to": "faq"},
+            {"from": "faq", "port": "unknown", "to": "person"},
+        ],
+    }
+    base_url = f"/automations/{automation.id}/simulator/start"
+    for text, shown, calls in (("when do you open?", "Echo: when do you open?", 1), ("gift cards?", None, 1)):
+        form = {"graph": json.dumps(graph), "trigger": json.dumps(TRIGGER), "text": text}
+        html = post(logged_in, base_url, token, form).get_data(as_text=True)
+        assert (shown or "A person will answer.") in html
+        assert requests.get(f"{fake_llm.url}/_fake/requests", timeout=5).json()["count"] == calls

@@ -3,7 +3,19 @@
 Every node function's docstring carries an example node, as the format documentation shows it.
 """
 
-from flowapp.engine.nodes import ai, choices, contact, extract, flow, integrations, logic, messages, waits
+from flowapp.engine.nodes import (
+    ai,
+    answer,
+    choices,
+    contact,
+    extract,
+    flow,
+    generate,
+    integrations,
+    logic,
+    messages,
+    waits,
+)
 from flowapp.engine.registry import arrange
 
 # The order of the palette, the schema and the documentation.
@@ -21,6 +33,8 @@ arrange(
         "update_contact",
         "classify",
         "extract",
+        "generate",
+        "answer",
         "http_request",
         "delay",
         "random_split",
@@ -31,4 +45,16 @@ arrange(
     )
 )
 
-__all__ = ["ai", "choices", "contact", "extract", "flow", "integrations", "logic", "messages", "waits"]
+__all__ = [
+    "ai",
+    "answer",
+    "choices",
+    "contact",
+    "extract",
+    "flow",
+    "generate",
+    "integrations",
+    "logic",
+    "messages",
+    "waits",
+]

@@ -39,21 +39,35 @@ RESULT_KEYS = (
     "cost_micros",
     "latency_ms",
     "call_id",
+    "added",  # messages the host added to the call: the conversation's last ones, or the sources
 )
 
 
 def ask(run, node_id: str, config: dict, system: str, user: str, schema: dict, purpose: str):
-    """Emit the "ai" effect for one call and wait for its "ai_result"."""
+    """Emit the "ai" effect for one call with constrained JSON output and wait for its "ai_result"."""
+    response_format = {
+        "type": "json_schema",
+        "json_schema": {"name": purpose, "schema": schema, "strict": True},
+    }
+    messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+    return request(run, node_id, config, messages, purpose, response_format=response_format)
+
+
+def request(run, node_id: str, config: dict, messages: list[dict], purpose: str, **extra):
+    """Emit the "ai" effect for one call and wait for its "ai_result".
+
+    `extra` adds keys for the host: "response_format", "history" (how many of the conversation's
+    last messages the host appends, as user/assistant messages) or "knowledge" (the base the host
+    searches; its passages join the system messages, and none means no call at all).
+    """
     call = {
         "purpose": purpose,
-        "messages": [{"role": "system", "content": system}, {"role": "user", "content": user}],
-        "response_format": {
-            "type": "json_schema",
-            "json_schema": {"name": purpose, "schema": schema, "strict": True},
-        },
+        "messages": messages,
+        "response_format": None,
         "overrides": {key: config[key] for key in OVERRIDES if config.get(key) is not None},
         "debug": bool(run.context.get("ai_debug")),
         "automation_budget": None,
+        **extra,
     }
     run.emit(node_id, "ai", call)
     return run.wait(node_id, "ai")

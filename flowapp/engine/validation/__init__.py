@@ -13,8 +13,9 @@ def validate(graph: dict, trigger: dict | None = None, known: dict | None = None
     """Every problem in `graph` (upgraded first) and, when given, its `trigger`.
 
     `known` = {"templates": {(name, language): parameter counts}, "fields": set of contact field
-    names, "automations": set of automation ids, "field_types": {key: {"type", "choices"}} of the
-    declared custom fields}; a missing key skips that kind of reference check.
+    names, "automations": set of automation ids, "knowledge_bases": set of knowledge base ids,
+    "field_types": {key: {"type", "choices"}} of the declared custom fields}; a missing key skips
+    that kind of reference check.
     Errors come first, each kind in graph order.
     """
     try:

@@ -158,6 +158,10 @@ def _reference_issues(node_id: str, node_type: NodeType, config: dict, known: di
         issues += _template_issues(node_id, config, known["templates"])
     if "fields" in known:
         issues += _field_issues(node_id, node_type, config, known["fields"])
+    if node_type.type == "answer" and "knowledge_bases" in known:
+        base = config.get("base")
+        if base is not None and base not in known["knowledge_bases"]:
+            issues.append(Issue("error", node_id, "base", f"no knowledge base has the id {base!r}"))
     if node_type.type == "run_automation" and "automations" in known:
         target = config.get("automation_id")
         if target is not None and target not in known["automations"]:

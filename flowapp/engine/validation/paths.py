@@ -127,7 +127,9 @@ def window_issues(view: View, trigger: dict | None) -> list[Issue]:
     issues = []
     for node_id in view.nodes:
         node_type = view.types.get(node_id)
-        if node_id in closed and node_type is not None and node_type.sends_free_form:
+        if node_id not in closed or node_type is None:
+            continue
+        if node_type.does_send_free_form(view.config(node_id)):
             issues.append(
                 error(
                     node_id,
