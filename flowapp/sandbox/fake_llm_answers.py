@@ -1,4 +1,5 @@
-"""The fake model's deterministic answers: classify by keywords, extract by patterns, else echo.
+"""The fake model's deterministic answers: classify by keywords, extract by patterns, answer from
+numbered sources, else echo.
 
 Documented in docs/ai.md ("The built-in fake model"); tests/ai/test_fake_server.py holds the table.
 """
@@ -44,9 +45,45 @@ def answer(messages: list[dict], response_format: dict | None) -> str:
     schema = _schema(response_format)
     if schema is not None:
         return json.dumps(extract(user, schema))
+    sources = parse_sources(system)
+    if sources:
+        return answer_from(user, sources)
     if "summar" in system.lower():
         return "Summary: " + " ".join(user.split()[:20])
     return "Echo: " + user[:300]
+
+
+SOURCE = re.compile(r"^\[(\d{1,3})\] [^\n]*\n(.+?)(?=\n\n\[\d{1,3}\] |\Z)", re.MULTILINE | re.DOTALL)
+SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
+
+
+def parse_sources(system: str) -> list[tuple[int, str]]:
+    """(number, text) of each source when the system messages hold a "Sources:" list of
+    "[n] title" lines each followed by its passage (what an Answer from knowledge step sends)."""
+    if "Sources:" not in system:
+        return []
+    return [(int(number), text.strip()) for number, text in SOURCE.findall(system.split("Sources:", 1)[1])]
+
+
+def answer_from(user: str, sources: list[tuple[int, str]]) -> str:
+    """The sentences of the sources sharing the most with the question (each shared word weighs its
+    length, so "return" outweighs "two"; words match on their first 4 letters: ship ~ shipping), at
+    most two on a tie, in the sources' order, with their sources' numbers; when no sentence shares a
+    word, that the sources do not say."""
+    words = keywords(user)
+    scored = []
+    for number, text in sources:
+        for sentence in SENTENCE.findall(text):
+            vocabulary = keywords(sentence)
+            score = sum(len(w) for w in words if any(w[:4] == k[:4] for k in vocabulary))
+            if score:
+                scored.append((score, number, sentence.strip()))
+    if not scored:
+        return "I cannot answer that from the sources I have."
+    best = max(score for score, _, _ in scored)
+    chosen = [(number, sentence) for score, number, sentence in scored if score == best][:2]
+    cited = sorted({number for number, _ in chosen})
+    return " ".join(sentence for _, sentence in chosen) + " " + "".join(f"[{n}]" for n in cited)
 
 
 def _text(message: dict) -> str:

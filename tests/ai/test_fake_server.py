@@ -130,6 +130,32 @@ def test_echo_and_summary(fake, system, text, reply):
     assert answer(fake, messages) == reply
 
 
+SOURCES = (
+    "Sources:\n\n[1] Shipping\nWe ship to Portugal and Spain. Shipping costs 5 euros and takes two working"
+    " days.\n\n[2] Returns\nReturns are free within 30 days. Keep the receipt."
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "reply"),
+    [
+        ("Can I return it after two weeks?", "Returns are free within 30 days. [2]"),
+        ("Do you ship to Spain?", "We ship to Portugal and Spain. [1]"),
+        ("What does shipping cost, in euros?", "Shipping costs 5 euros and takes two working days. [1]"),
+        ("Do you sell bicycles?", "I cannot answer that from the sources I have."),
+    ],
+)
+def test_answer_from_sources(fake, question, reply):
+    """Numbered sources in a system message: the sentence sharing the most with the question (longer
+    shared words weigh more), with its source's number; none shared, it says it cannot answer."""
+    messages = [
+        {"role": "system", "content": "Answer only from the sources."},
+        {"role": "system", "content": SOURCES},
+        {"role": "user", "content": question},
+    ]
+    assert answer(fake, messages) == reply
+
+
 def test_usage_counts_words_times_four_thirds(fake):
     """prompt_tokens and completion_tokens: each message's words * 4/3, rounded up."""
     data = ask(fake, [{"role": "user", "content": "one two three four five six"}]).json()

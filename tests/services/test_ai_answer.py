@@ -55,7 +55,7 @@ def test_the_answer_comes_from_the_passages_found_and_is_sent(app, session, redi
     assert body["messages"][0]["content"].endswith("Be brief.")
     assert body["messages"][1]["content"] == f"Sources:\n\n[1] Opening hours\n{HOURS}"
     assert body["messages"][2]["content"] == "when do you open on saturday?"
-    assert outgoing() == ["Echo: when do you open on saturday?"]
+    assert outgoing() == ["We open from 8 to 18, Monday to Saturday. [1]"]  # the fake answers from the source
     [answer] = log_of(the_run(), "ai_answer")
     assert answer["added"] == [body["messages"][1]]
 
