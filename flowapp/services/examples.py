@@ -7,9 +7,12 @@ import json
 from functools import cache
 from pathlib import Path
 
+from sqlalchemy import select
+
 from flowapp.config import PROJECT_ROOT
-from flowapp.models import Automation, User
-from flowapp.services import automations
+from flowapp.extensions import db
+from flowapp.models import Automation, KnowledgeBase, User
+from flowapp.services import automations, knowledge
 
 EXAMPLES_DIR = PROJECT_ROOT / "examples" / "automations"
 
@@ -20,7 +23,7 @@ def _load(directory: Path = EXAMPLES_DIR) -> dict[str, dict]:
 
 
 def all_examples() -> list[dict]:
-    """Every example: {"slug", "name", "description", "trigger", "graph"} (copies)."""
+    """Every example: {"slug", "name", "description", "trigger", "graph"} and maybe "knowledge" (copies)."""
     return [{"slug": slug, **copy.deepcopy(example)} for slug, example in _load().items()]
 
 
@@ -30,10 +33,16 @@ def get(slug: str) -> dict | None:
 
 
 def create_from(slug: str, user: User | None = None) -> Automation:
-    """A new draft automation from an example (flushed)."""
+    """A new draft automation from an example (flushed). An example with "knowledge" gets that
+    knowledge base (made once, found by name afterwards) wherever its nodes say "$knowledge"."""
     example = get(slug)
     if example is None:
         raise automations.AutomationError(f"No example called {slug!r}.")
+    if example.get("knowledge"):
+        base_id = _knowledge_base(example["knowledge"], user)
+        for node in example["graph"]["nodes"]:
+            if (node.get("config") or {}).get("base") == "$knowledge":
+                node["config"]["base"] = base_id
     return automations.create(
         example["name"],
         trigger=example["trigger"],
@@ -41,3 +50,16 @@ def create_from(slug: str, user: User | None = None) -> Automation:
         description=example.get("description", ""),
         user=user,
     )
+
+
+def _knowledge_base(spec: dict, user: User | None) -> int:
+    """The example's knowledge base: the one of that name if it exists (the user may have changed
+    its sources since), else a new one with the example's texts."""
+    existing = db.session.scalar(select(KnowledgeBase.id).where(KnowledgeBase.name == spec["name"]))
+    if existing is not None:
+        return existing
+    user_id = user.id if user else None
+    base = knowledge.create_base(spec["name"], spec.get("description", ""), user_id=user_id)
+    for source in spec.get("sources", []):
+        knowledge.add_text(base, source["title"], source["text"], user_id=user_id)
+    return base.id

@@ -15,7 +15,7 @@ def test_every_example_opens_with_no_problem(graph_mock, session):
     knows none), every example opens with no error and no warning."""
     templates.sync(graph.client())
     slugs = [example["slug"] for example in examples.all_examples()]
-    assert len(slugs) == 6
+    assert len(slugs) == 7
     assert {slug: problems(slug) for slug in slugs} == {slug: [] for slug in slugs}
 
 
