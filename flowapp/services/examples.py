@@ -34,14 +34,16 @@ def get(slug: str) -> dict | None:
 
 def create_from(slug: str, user: User | None = None) -> Automation:
     """A new draft automation from an example (flushed). An example with "knowledge" gets that
-    knowledge base (made once, found by name afterwards) wherever its nodes say "$knowledge"."""
+    knowledge base (made once, found by name afterwards) as the base of the nodes it names in
+    "fills_base_of" (their "base" in the file is a placeholder, so the file stays a valid document)."""
     example = get(slug)
     if example is None:
         raise automations.AutomationError(f"No example called {slug!r}.")
     if example.get("knowledge"):
         base_id = _knowledge_base(example["knowledge"], user)
+        filled = set(example["knowledge"].get("fills_base_of", []))
         for node in example["graph"]["nodes"]:
-            if (node.get("config") or {}).get("base") == "$knowledge":
+            if node["id"] in filled:
                 node["config"]["base"] = base_id
     return automations.create(
         example["name"],

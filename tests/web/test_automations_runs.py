@@ -305,7 +305,10 @@ def test_simulator_answers_from_knowledge_or_takes_unknown(logged_in, token, aut
         ],
     }
     base_url = f"/automations/{automation.id}/simulator/start"
-    for text, shown, calls in (("when do you open?", "Echo: when do you open?", 1), ("gift cards?", None, 1)):
+    for text, shown, calls in (
+        ("when do you open?", "We open from 8 to 18 on weekdays. [1]", 1),
+        ("gift cards?", None, 1),
+    ):
         form = {"graph": json.dumps(graph), "trigger": json.dumps(TRIGGER), "text": text}
         html = post(logged_in, base_url, token, form).get_data(as_text=True)
         assert (shown or "A person will answer.") in html
