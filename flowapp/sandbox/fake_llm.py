@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterable
 
 from flowapp.sandbox.fake_llm_answers import answer, count_tokens
-from flowapp.sandbox.server import make_server
+from flowapp.sandbox.server import ThreadServed
 from flowapp.sandbox.wsgi_io import STATUS_LINES, Request, Response, json_response
 
 MODEL = "fake-model"
@@ -214,42 +214,18 @@ def _fault_response(fault: dict) -> Response:
     return error(status, f"fake fault: {status}", kind, headers)
 
 
-class FakeLLMServer:
+class FakeLLMServer(ThreadServed):
     """The fake model on 127.0.0.1 in a background thread, for tests and scripts.
 
     with FakeLLMServer() as fake:
         ChatClient(ProviderConfig(base_url=fake.base_url, model="m")).complete([...])
     """
 
+    thread_name = "fake-llm"
+
     def __init__(self, app: FakeLLM | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.app = app or FakeLLM()
-        self._server = make_server(self.app, host, port)
-        self.url = f"http://{host}:{self._server.server_port}"
+        super().__init__(app or FakeLLM(), host, port)
         self.base_url = f"{self.url}/v1"
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> FakeLLMServer:
-        """Serve in a daemon thread; returns self."""
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.02,), name="fake-llm", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Wake held requests, stop serving, close the socket."""
-        self.app.close()
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join()
-            self._thread = None
-        self._server.server_close()
-
-    def __enter__(self) -> FakeLLMServer:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
 
 def main(argv: list[str] | None = None) -> int:

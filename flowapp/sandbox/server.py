@@ -34,7 +34,44 @@ def make_server(
     return KeepAliveServer(host, port, app, threads)
 
 
-class MockServer:
+class ThreadServed:
+    """An app (with a close() that wakes its held requests) served on 127.0.0.1 in a daemon thread:
+    start(), stop(), and a context manager. The mock and the fake model both use it."""
+
+    thread_name = "sandbox-server"
+
+    def __init__(self, app, host: str, port: int, engine: str = "keepalive") -> None:
+        self.app = app
+        self._server = make_server(app, host, port, engine=engine)
+        self.url = f"http://{host}:{self._server.server_port}"
+        self._thread: threading.Thread | None = None
+
+    def start(self):
+        """Serve in a daemon thread; returns self."""
+        # A short poll interval makes stop() quick (serve_forever checks for shutdown between polls).
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.02,), name=self.thread_name, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, wake the app's held requests (and its own threads), close the socket."""
+        self.app.close()
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join()
+            self._thread = None
+        self._server.server_close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+class MockServer(ThreadServed):
     """The mock on 127.0.0.1 in a background thread, for tests and scripts.
 
     with MockServer(MockConfig(token="t")) as mock:
@@ -48,31 +85,4 @@ class MockServer:
         port: int = 0,
         engine: str = "keepalive",
     ) -> None:
-        self.app = MockGraphAPI(config or MockConfig())
-        self._server = make_server(self.app, host, port, engine=engine)
-        self.url = f"http://{host}:{self._server.server_port}"
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> MockServer:
-        """Serve in a daemon thread; returns self."""
-        # A short poll interval makes stop() quick (serve_forever checks for shutdown between polls).
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.02,), name="sandbox-server", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving, wake requests sleeping in a fault, stop the status thread, close the socket."""
-        self.app.close()
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join()
-            self._thread = None
-        self._server.server_close()
-
-    def __enter__(self) -> MockServer:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+        super().__init__(MockGraphAPI(config or MockConfig()), host, port, engine)
